@@ -1,0 +1,280 @@
+//! Syntax layer: document split, YAML syntax tree, paths and spans.
+//!
+//! Never fails: every input gives a [`SyntaxFile`], with YAML errors as data.
+
+mod scalar;
+mod split;
+mod tree;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+pub use scalar::{ScalarStyle, ScalarType, resolve_plain};
+pub use split::{DocSpan, split_documents};
+pub use tree::{Entry, MAX_DEPTH, Node, NodeId, NodeKind, PathSeg, Tree, path_to_string};
+
+use crate::text::TextRange;
+
+/// A YAML syntax problem, relative to its document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub range: TextRange,
+    pub message: String,
+}
+
+/// One parsed document. All ranges are relative to `text`.
+#[derive(Debug)]
+pub struct ParsedDoc {
+    pub text: Box<str>,
+    pub tree: Tree,
+    pub errors: Vec<SyntaxError>,
+    /// Ranges of `# ...` comments, in order.
+    pub comments: Vec<TextRange>,
+    /// True when tree-sitter could not build the whole document (the tree is
+    /// missing parts): checks that need the whole document are skipped.
+    pub partial: bool,
+}
+
+impl ParsedDoc {
+    pub fn comment_text(&self, r: TextRange) -> &str {
+        &self.text[r.start..r.end]
+    }
+}
+
+/// A document of a file: where it sits and its parse.
+#[derive(Clone, Debug)]
+pub struct FileDoc {
+    pub span: DocSpan,
+    pub parsed: Arc<ParsedDoc>,
+}
+
+impl FileDoc {
+    /// Absolute offset of the document's text in the file.
+    pub fn base(&self) -> usize {
+        self.span.range.start
+    }
+    pub fn abs(&self, r: TextRange) -> TextRange {
+        r.shift(self.base())
+    }
+}
+
+/// A whole file: its documents, each parsed.
+#[derive(Clone, Debug, Default)]
+pub struct SyntaxFile {
+    pub docs: Vec<FileDoc>,
+}
+
+impl SyntaxFile {
+    /// Parses `text`, reusing the parse of every document whose text is
+    /// unchanged from `prev` (so a keystroke reparses one document).
+    pub fn parse(text: &str, prev: Option<&SyntaxFile>) -> SyntaxFile {
+        let mut cache: HashMap<u64, Vec<Arc<ParsedDoc>>> = HashMap::new();
+        if let Some(prev) = prev {
+            for d in &prev.docs {
+                cache.entry(hash_str(&d.parsed.text)).or_default().push(d.parsed.clone());
+            }
+        }
+        let docs = split_documents(text)
+            .into_iter()
+            .map(|span| {
+                let t = &text[span.range.start..span.range.end];
+                let h = hash_str(t);
+                let reused = cache
+                    .get_mut(&h)
+                    .and_then(|v| v.iter().position(|p| &*p.text == t).map(|i| v.swap_remove(i)));
+                let parsed = reused.unwrap_or_else(|| Arc::new(parse_document(t)));
+                FileDoc { span, parsed }
+            })
+            .collect();
+        SyntaxFile { docs }
+    }
+
+    /// The document containing a byte offset (the last one starting at or
+    /// before it).
+    pub fn doc_at(&self, offset: usize) -> Option<(usize, &FileDoc)> {
+        let i = self.docs.partition_point(|d| d.span.range.start <= offset);
+        let i = i.checked_sub(1).unwrap_or(0);
+        self.docs.get(i).map(|d| (i, d))
+    }
+}
+
+fn hash_str(s: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+thread_local! {
+    static PARSER: RefCell<tree_sitter::Parser> = RefCell::new({
+        let mut p = tree_sitter::Parser::new();
+        p.set_language(&tree_sitter_yaml::LANGUAGE.into()).expect("tree-sitter-yaml ABI is supported");
+        p
+    });
+}
+
+/// Parses one document's text. Never fails.
+pub fn parse_document(text: &str) -> ParsedDoc {
+    let ts = PARSER.with(|p| p.borrow_mut().parse(text, None));
+    let mut builder = tree::Builder::new(text);
+    let mut comments = Vec::new();
+    let mut ts_errors = Vec::new();
+    if let Some(ts) = &ts {
+        let root = ts.root_node();
+        // iterative walk: comments and error nodes
+        let mut cur = root.walk();
+        'walk: loop {
+            let n = cur.node();
+            if n.kind() == "comment" {
+                comments.push(TextRange::new(n.start_byte(), n.end_byte()));
+            }
+            if n.is_error() || n.is_missing() {
+                ts_errors.push(TextRange::new(n.start_byte(), n.end_byte()));
+            }
+            let descend = n.has_error() || n.child_count() > 0;
+            if descend && cur.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cur.goto_next_sibling() {
+                    continue 'walk;
+                }
+                if !cur.goto_parent() {
+                    break 'walk;
+                }
+            }
+        }
+        let mut c = root.walk();
+        if let Some(doc) = root.named_children(&mut c).find(|n| n.kind() == "document") {
+            builder.build_document(doc);
+        }
+    }
+    let too_deep = builder.too_deep;
+    let tree = builder.finish();
+    let mut errors = saphyr_errors(text);
+    if let Some(r) = too_deep {
+        errors.push(SyntaxError {
+            range: TextRange::new(r.start, r.start + 1),
+            message: format!("nesting deeper than {MAX_DEPTH} levels is not analysed"),
+        });
+    }
+    let partial = !ts_errors.is_empty() || ts.is_none() || too_deep.is_some() || !errors.is_empty();
+    ParsedDoc { text: text.into(), tree, errors, comments, partial }
+}
+
+/// YAML errors from serde-saphyr (a YAML 1.2 parser with good messages).
+fn saphyr_errors(text: &str) -> Vec<SyntaxError> {
+    use serde_saphyr::options::DuplicateKeyPolicy;
+    let mut opts = serde_saphyr::Options::default();
+    opts.duplicate_keys = DuplicateKeyPolicy::FirstWins;
+    let r: Result<serde::de::IgnoredAny, _> = serde_saphyr::from_str_with_options(text, opts);
+    let Err(e) = r else { return Vec::new() };
+    let mut message = e.without_snippet().to_string();
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let offset = e
+        .location()
+        .map(|l| offset_of_line_col(text, l.line() as usize, l.column() as usize))
+        .unwrap_or(0);
+    let end = token_end(text, offset);
+    vec![SyntaxError { range: TextRange::new(offset, end), message }]
+}
+
+/// 1-based line and 1-based character column to a byte offset (clamped).
+fn offset_of_line_col(text: &str, line: usize, col: usize) -> usize {
+    let idx = crate::text::LineIndex::new(text);
+    let lr = idx.line_range(text, line.saturating_sub(1));
+    let seg = &text[lr.start..lr.end];
+    let within = seg.char_indices().nth(col.saturating_sub(1)).map(|(i, _)| i).unwrap_or(seg.len());
+    lr.start + within
+}
+
+/// End of the token at `offset`: the run of non-blank characters, at least
+/// one character, never past the line end.
+fn token_end(text: &str, offset: usize) -> usize {
+    let rest = &text[offset..];
+    let mut end = offset;
+    for (i, c) in rest.char_indices() {
+        if c == '\n' || c == '\r' || (i > 0 && (c == ' ' || c == '\t')) {
+            break;
+        }
+        end = offset + i + c.len_utf8();
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_tree_with_paths_and_spans() {
+        let src = "apiVersion: v1\nkind: K\nspec:\n  list:\n    - a: 1\n    - {b: [x, 'y']}\n  s: \"q\"\n";
+        let d = parse_document(src);
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        assert!(!d.partial);
+        let t = &d.tree;
+        assert_eq!(t.lookup_str(&["kind"]).unwrap().0, "K");
+        let y = src.find("'y'").unwrap() + 1;
+        let chain = t.chain_at(y);
+        let leaf = *chain.last().unwrap();
+        assert_eq!(t.scalar(leaf), Some("y"));
+        assert_eq!(path_to_string(&t.path_of(leaf)), "spec.list[1].b[1]");
+        let (s, r) = t.lookup_str(&["spec", "s"]).unwrap();
+        assert_eq!((s, &src[r.start..r.end]), ("q", "\"q\""));
+        let key = t.get_entry(t.root.unwrap(), "spec").unwrap().key;
+        assert!(t.is_key(key));
+    }
+
+    #[test]
+    fn anchors_aliases_merge_keys_and_tags() {
+        let src = "a: &x [2]\nb: &x {k: 1}\nc: *x\nd:\n  <<: *x\n  e: !!str 5\n";
+        let d = parse_document(src);
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        let t = &d.tree;
+        let c = t.lookup(&["c"]).unwrap();
+        // duplicate anchor names are legal; the alias takes the latest
+        let target = t.resolve_alias(c).unwrap();
+        assert!(matches!(t.node(target).kind, NodeKind::Map { .. }));
+        let e = t.lookup(&["d", "e"]).unwrap();
+        assert_eq!(t.scalar_type(e), Some(ScalarType::Str));
+        assert!(t.lookup(&["d", "<<"]).is_some());
+    }
+
+    #[test]
+    fn syntax_errors_have_precise_ranges() {
+        let src = "a: 1\nb: [1, 2\nc: 3\n";
+        let d = parse_document(src);
+        assert_eq!(d.errors.len(), 1);
+        let e = &d.errors[0];
+        assert!(e.message.contains("':'"), "{}", e.message);
+        assert_eq!(&src[e.range.start..e.range.end], ":");
+        let tabs = parse_document("a:\n\t- x\n");
+        assert!(tabs.errors[0].message.contains("tabs"), "{:?}", tabs.errors);
+    }
+
+    #[test]
+    fn half_typed_lines_and_comment_only_documents_do_not_fail() {
+        for src in ["  pru", "# only a comment\n", "", "a:\n  b: [", "key: {{ .Values.x }}\n", "- a\nb: 1\n"] {
+            let d = parse_document(src);
+            let _ = d.tree.chain_at(src.len());
+        }
+        let d = parse_document("# yaml-language-server: $schema=x.json\na: 1\n");
+        assert_eq!(d.comments.len(), 1);
+    }
+
+    #[test]
+    fn reparse_reuses_unchanged_documents() {
+        let a = "a: 1\n---\nb: 2\n---\nc: 3\n";
+        let f1 = SyntaxFile::parse(a, None);
+        let b = "a: 1\n---\nb: 22\n---\nc: 3\n";
+        let f2 = SyntaxFile::parse(b, Some(&f1));
+        assert!(Arc::ptr_eq(&f1.docs[0].parsed, &f2.docs[0].parsed));
+        assert!(!Arc::ptr_eq(&f1.docs[1].parsed, &f2.docs[1].parsed));
+        assert!(Arc::ptr_eq(&f1.docs[2].parsed, &f2.docs[2].parsed));
+        assert_eq!(f2.docs[2].base(), b.find("\nc").unwrap());
+        assert_eq!(f2.doc_at(b.find("22").unwrap()).unwrap().0, 1);
+    }
+}

@@ -1,0 +1,46 @@
+//! Text layer: rope documents, line index, position encodings, edits.
+//!
+//! Everything inside the server works on UTF-8 byte offsets. Conversions to
+//! and from LSP positions (UTF-16 or UTF-8 code units) happen only through
+//! [`LineIndex`], which is exact for non-ASCII text, CRLF and lone CR.
+
+mod document;
+mod line_index;
+
+pub use document::{Document, TextEdit};
+pub use line_index::{Encoding, LineCol, LineIndex};
+
+/// A half-open byte range `[start, end)` into a text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TextRange {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl TextRange {
+    pub const fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+    pub const fn empty(at: usize) -> Self {
+        Self { start: at, end: at }
+    }
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+    /// Inclusive of the end, so a cursor just after a token is inside it.
+    pub fn contains_inclusive(&self, offset: usize) -> bool {
+        self.start <= offset && offset <= self.end
+    }
+    pub fn contains(&self, offset: usize) -> bool {
+        self.start <= offset && offset < self.end
+    }
+    pub fn shift(self, by: usize) -> Self {
+        Self::new(self.start + by, self.end + by)
+    }
+    pub fn cover(self, other: Self) -> Self {
+        Self::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
