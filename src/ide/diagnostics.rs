@@ -1,0 +1,190 @@
+//! Diagnostics of one file: every producer, then suppression comments and
+//! severity overrides from the settings.
+
+use std::collections::HashSet;
+
+use super::{Diagnostic, Severity};
+use crate::syntax::{FileDoc, NodeKind};
+use crate::text::TextRange;
+use crate::workspace::{Analysis, FileData};
+
+pub const YAML_SYNTAX: &str = "yaml-syntax";
+pub const DUPLICATE_KEY: &str = "duplicate-key";
+pub const FILE_TOO_LARGE: &str = "file-too-large";
+pub const INVALID_UTF8: &str = "invalid-utf8";
+
+/// A producer of diagnostics for one file (schema validation, references, ...).
+pub type Producer = fn(&Analysis, &FileData, &mut Vec<Diagnostic>);
+
+/// Every producer that runs on files of normal size, in order.
+pub const PRODUCERS: &[Producer] = &[];
+
+/// All diagnostics of `file`, filtered by `# flux-lsp: ignore[...]` comments
+/// and with the configured severities applied.
+pub fn file_diagnostics(a: &Analysis, file: &FileData) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if let Some(at) = file.invalid_utf8_at {
+        out.push(Diagnostic::new(
+            INVALID_UTF8,
+            Severity::Warning,
+            TextRange::new(at, at),
+            "the file is not valid UTF-8; invalid bytes were read as U+FFFD",
+        ));
+    }
+    if file.syntax_only {
+        out.push(Diagnostic::new(
+            FILE_TOO_LARGE,
+            Severity::Information,
+            TextRange::new(0, 0),
+            format!(
+                "file is larger than {} bytes: only YAML syntax is checked (setting `files.maxSize`)",
+                a.config.max_file_size
+            ),
+        ));
+    }
+    for doc in &file.syntax.docs {
+        syntax_diagnostics(doc, &mut out);
+    }
+    if !file.syntax_only {
+        for producer in PRODUCERS {
+            producer(a, file, &mut out);
+        }
+    }
+    apply_policy(a, file, out)
+}
+
+fn syntax_diagnostics(doc: &FileDoc, out: &mut Vec<Diagnostic>) {
+    for e in &doc.parsed.errors {
+        out.push(Diagnostic::new(YAML_SYNTAX, Severity::Error, doc.abs(e.range), e.message.clone()));
+    }
+    // duplicate keys: saphyr is told to accept them so that later errors are
+    // still found; they are reported here on the tree
+    let tree = &doc.parsed.tree;
+    for node in &tree.nodes {
+        if let NodeKind::Map { entries, .. } = &node.kind {
+            if entries.len() < 2 {
+                continue;
+            }
+            let mut seen = HashSet::new();
+            for e in entries {
+                let Some(k) = tree.scalar(e.key) else { continue };
+                if k == "<<" {
+                    continue;
+                }
+                if !seen.insert(k) {
+                    out.push(Diagnostic::new(
+                        DUPLICATE_KEY,
+                        Severity::Error,
+                        doc.abs(tree.node(e.key).range),
+                        format!("duplicate key `{k}`: Kubernetes rejects the object"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Parsed `# flux-lsp: ignore[...]` comments of a file.
+#[derive(Default)]
+struct Suppressions {
+    /// (line, codes); empty codes = every code.
+    lines: Vec<(usize, Vec<String>)>,
+    file: Option<Vec<String>>,
+}
+
+fn matches(codes: &[String], code: &str) -> bool {
+    codes.is_empty() || codes.iter().any(|c| c == code)
+}
+
+fn suppressions(file: &FileData) -> Suppressions {
+    let mut s = Suppressions::default();
+    for doc in &file.syntax.docs {
+        for c in &doc.parsed.comments {
+            let text = doc.parsed.comment_text(*c);
+            let Some(rest) = text.trim_start_matches('#').trim().strip_prefix("flux-lsp:") else { continue };
+            let rest = rest.trim();
+            let (file_wide, rest) = if let Some(r) = rest.strip_prefix("ignore-file") {
+                (true, r)
+            } else if let Some(r) = rest.strip_prefix("ignore") {
+                (false, r)
+            } else {
+                continue;
+            };
+            let codes: Vec<String> = match rest.trim().strip_prefix('[').and_then(|r| r.split_once(']')) {
+                Some((list, _)) => list.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(),
+                None => Vec::new(),
+            };
+            if file_wide {
+                s.file.get_or_insert_with(Vec::new).extend(codes.iter().cloned());
+                if codes.is_empty() {
+                    s.file = Some(Vec::new());
+                }
+            } else {
+                let abs = doc.abs(*c);
+                s.lines.push((file.index.line_of(abs.start), codes));
+            }
+        }
+    }
+    s
+}
+
+fn apply_policy(a: &Analysis, file: &FileData, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let sup = suppressions(file);
+    let mut out: Vec<Diagnostic> = diags
+        .into_iter()
+        .filter(|d| {
+            if let Some(codes) = &sup.file {
+                if matches(codes, d.code) {
+                    return false;
+                }
+            }
+            let line = file.index.line_of(d.range.start);
+            // a comment on the same line, or on the line just above
+            !sup.lines.iter().any(|(l, codes)| (*l == line || *l + 1 == line) && matches(codes, d.code))
+        })
+        .filter_map(|mut d| match a.config.severity.get(d.code) {
+            Some(None) => None,
+            Some(Some(s)) => {
+                d.severity = *s;
+                Some(d)
+            }
+            None => Some(d),
+        })
+        .collect();
+    out.sort_by_key(|d| (d.range.start, d.range.end, d.code));
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::workspace::Workspace;
+
+    fn codes(src: &str) -> Vec<(&'static str, String)> {
+        let mut ws = Workspace::default();
+        let path = std::path::PathBuf::from("/t/a.yaml");
+        ws.set_file(path.clone(), src.to_string(), None);
+        let a = ws.analysis();
+        let f = ws.file(&path).unwrap();
+        super::file_diagnostics(&a, f)
+            .into_iter()
+            .map(|d| (d.code, src[d.range.start..d.range.end].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reports_syntax_errors_per_document_and_duplicate_keys() {
+        let src = "a: [1\n---\nb: 1\nb: 2\n---\nc: 'x\n";
+        let got = codes(src);
+        assert!(got.contains(&("duplicate-key", "b".to_string())), "{got:?}");
+        assert_eq!(got.iter().filter(|(c, _)| *c == "yaml-syntax").count(), 2, "{got:?}");
+    }
+
+    #[test]
+    fn ignore_comments_silence_codes() {
+        assert!(codes("b: 1\n# flux-lsp: ignore[duplicate-key]\nb: 2\n").is_empty());
+        assert!(codes("b: 1\nb: 2 # flux-lsp: ignore\n").is_empty());
+        assert_eq!(codes("b: 1\nb: 2 # flux-lsp: ignore[other]\n").len(), 1);
+        assert!(codes("# flux-lsp: ignore-file[duplicate-key]\nb: 1\nb: 2\n").is_empty());
+    }
+}

@@ -1,0 +1,19 @@
+//! Hover: the first provider with something to say at the cursor answers.
+
+use crate::text::TextRange;
+use crate::workspace::{Analysis, FileData};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hover {
+    pub range: TextRange,
+    pub markdown: String,
+}
+
+pub type Provider = fn(&Analysis, &FileData, usize) -> Option<Hover>;
+
+/// Providers, most specific first.
+pub const PROVIDERS: &[Provider] = &[];
+
+pub fn hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hover> {
+    PROVIDERS.iter().find_map(|p| p(a, file, offset))
+}

@@ -1,0 +1,1 @@
+//! Flux API model: built-in catalog, CRD loading, version history.

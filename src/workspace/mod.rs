@@ -1,0 +1,213 @@
+//! Workspace: file discovery, per-file summaries (objects and references),
+//! and the index shared with requests.
+
+mod discover;
+mod index;
+mod model;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+pub use discover::{DiscoverReport, discover, read_file};
+pub use index::{ObjectIndex, ObjectLoc};
+pub use model::{ObjectClass, ObjectInfo, Spanned, classify, is_flux_group, object_of, split_api_version};
+
+use crate::ide::Severity;
+use crate::syntax::SyntaxFile;
+use crate::text::LineIndex;
+
+/// Settings that change analysis results.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Code → severity (None = off).
+    pub severity: HashMap<String, Option<Severity>>,
+    /// Files larger than this are indexed for syntax only.
+    pub max_file_size: usize,
+    /// Extra glob-free path prefixes (relative to a root) not to index.
+    pub exclude: Vec<String>,
+    /// Directories with CRD YAML files that extend or override the schemas.
+    pub crd_paths: Vec<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { severity: HashMap::new(), max_file_size: 2 * 1024 * 1024, exclude: Vec::new(), crd_paths: Vec::new() }
+    }
+}
+
+/// What a file says about the workspace, used to decide when the
+/// cross-file index must be rebuilt.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileSummary {
+    pub objects: Vec<ObjectInfo>,
+}
+
+impl FileSummary {
+    /// The part of the summary other files can see, without positions.
+    pub fn key(&self) -> Vec<(ObjectClass, &str, &str, &str, Option<&str>)> {
+        self.objects
+            .iter()
+            .map(|o| {
+                (
+                    o.class,
+                    o.api_version.as_ref().map(|s| s.value.as_str()).unwrap_or(""),
+                    o.kind_str(),
+                    o.name_str(),
+                    o.namespace.as_ref().map(|s| s.value.as_str()),
+                )
+            })
+            .collect()
+    }
+}
+
+/// One file of the workspace, analysed.
+#[derive(Debug)]
+pub struct FileData {
+    pub path: PathBuf,
+    pub text: Arc<str>,
+    pub index: Arc<LineIndex>,
+    pub syntax: SyntaxFile,
+    pub summary: FileSummary,
+    /// The editor's version for open documents.
+    pub version: Option<i32>,
+    /// Larger than `max_file_size`: syntax checks only.
+    pub syntax_only: bool,
+    pub invalid_utf8_at: Option<usize>,
+}
+
+impl FileData {
+    pub fn new(path: PathBuf, text: Arc<str>, index: Arc<LineIndex>, version: Option<i32>, prev: Option<&FileData>, config: &Config) -> Self {
+        let syntax = SyntaxFile::parse(&text, prev.map(|p| &p.syntax));
+        let summary = FileSummary {
+            objects: syntax.docs.iter().enumerate().map(|(i, d)| object_of(i, d)).collect(),
+        };
+        let syntax_only = text.len() > config.max_file_size;
+        FileData { path, text, index, syntax, summary, version, syntax_only, invalid_utf8_at: None }
+    }
+}
+
+/// All files known to the server or the checker, with settings and schemas.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    pub roots: Vec<PathBuf>,
+    files: HashMap<PathBuf, Arc<FileData>>,
+    pub config: Config,
+    index: OnceLock<Arc<ObjectIndex>>,
+}
+
+/// An immutable view for the IDE features.
+pub struct Analysis<'a> {
+    pub ws: &'a Workspace,
+    pub config: &'a Config,
+}
+
+impl<'a> Analysis<'a> {
+    pub fn index(&self) -> Arc<ObjectIndex> {
+        self.ws.index()
+    }
+    pub fn file(&self, path: &Path) -> Option<&'a Arc<FileData>> {
+        self.ws.files.get(path)
+    }
+}
+
+impl Workspace {
+    pub fn analysis(&self) -> Analysis<'_> {
+        Analysis { ws: self, config: &self.config }
+    }
+
+    pub fn file(&self, path: &Path) -> Option<&Arc<FileData>> {
+        self.files.get(path)
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = &Arc<FileData>> {
+        self.files.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The cross-file object index, rebuilt lazily after a summary changed.
+    pub fn index(&self) -> Arc<ObjectIndex> {
+        self.index.get_or_init(|| Arc::new(ObjectIndex::build(self.files.values()))).clone()
+    }
+
+    /// Sets a file's text. Returns true when what other files can see of it
+    /// (its summary) changed.
+    pub fn set_file(&mut self, path: PathBuf, text: String, version: Option<i32>) -> bool {
+        let index = Arc::new(LineIndex::new(&text));
+        self.set_file_shared(path, text.into(), index, version)
+    }
+
+    pub fn set_file_shared(&mut self, path: PathBuf, text: Arc<str>, index: Arc<LineIndex>, version: Option<i32>) -> bool {
+        let prev = self.files.get(&path).cloned();
+        let data = FileData::new(path.clone(), text, index, version, prev.as_deref(), &self.config);
+        self.insert(data, prev.as_deref())
+    }
+
+    /// Inserts an analysed file (built elsewhere, e.g. in parallel).
+    pub fn insert(&mut self, data: FileData, prev: Option<&FileData>) -> bool {
+        let changed = match prev {
+            Some(p) => p.summary.key() != data.summary.key(),
+            None => true,
+        };
+        self.files.insert(data.path.clone(), Arc::new(data));
+        if changed {
+            self.index = OnceLock::new();
+        }
+        changed
+    }
+
+    pub fn remove_file(&mut self, path: &Path) -> bool {
+        let removed = self.files.remove(path).is_some();
+        if removed {
+            self.index = OnceLock::new();
+        }
+        removed
+    }
+
+    /// Removes every file under `dir` (a deleted directory).
+    pub fn remove_under(&mut self, dir: &Path) -> usize {
+        let before = self.files.len();
+        self.files.retain(|p, _| !p.starts_with(dir));
+        let n = before - self.files.len();
+        if n > 0 {
+            self.index = OnceLock::new();
+        }
+        n
+    }
+
+    /// Discovers and loads every YAML file under the roots, in parallel.
+    pub fn load_roots(&mut self) -> DiscoverReport {
+        let (paths, mut report) = discover(&self.roots, &self.config);
+        let config = self.config.clone();
+        let loaded: Vec<Option<FileData>> = {
+            use rayon::prelude::*;
+            paths.par_iter().map(|p| load_file(p, &config)).collect()
+        };
+        for (p, data) in paths.iter().zip(loaded) {
+            match data {
+                Some(d) => {
+                    self.insert(d, None);
+                }
+                None => report.skipped.push((p.clone(), "unreadable or binary".into())),
+            }
+        }
+        report.files = self.files.len();
+        report
+    }
+}
+
+/// Reads and analyses one file from disk. None for unreadable or binary files.
+pub fn load_file(path: &Path, config: &Config) -> Option<FileData> {
+    let (text, bad) = read_file(path)?;
+    let index = Arc::new(LineIndex::new(&text));
+    let mut d = FileData::new(path.to_path_buf(), text.into(), index, None, None, config);
+    d.invalid_utf8_at = bad;
+    Some(d)
+}

@@ -1,0 +1,138 @@
+//! The object model of a document: apiVersion, kind, metadata.name and
+//! metadata.namespace with spans, and which family the object belongs to.
+
+use crate::syntax::{FileDoc, Tree};
+use crate::text::TextRange;
+
+/// A value with its absolute range in the file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub range: TextRange,
+}
+
+/// Which family an object belongs to; only Flux objects get Flux checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ObjectClass {
+    /// `*.toolkit.fluxcd.io`, `source.extensions.fluxcd.io`, `fluxcd.controlplane.io`.
+    Flux,
+    /// Core Kubernetes objects Flux refers to: Secret, ConfigMap, ServiceAccount, Namespace.
+    KubeRef,
+    /// `kustomize.config.k8s.io` Kustomization / Component.
+    Kustomize,
+    /// Any other object with an apiVersion and a kind (CRDs included).
+    OtherKube,
+    /// Not a Kubernetes object (a GitHub workflow, a docker-compose file, values...).
+    NotKube,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ObjectInfo {
+    /// Index of the document in its file.
+    pub doc: usize,
+    /// The whole document's range.
+    pub range: TextRange,
+    pub api_version: Option<Spanned<String>>,
+    pub kind: Option<Spanned<String>>,
+    pub name: Option<Spanned<String>>,
+    pub namespace: Option<Spanned<String>>,
+    pub class: ObjectClass,
+}
+
+impl ObjectInfo {
+    pub fn group(&self) -> &str {
+        split_api_version(self.api_version.as_ref().map(|s| s.value.as_str()).unwrap_or("")).0
+    }
+    pub fn version(&self) -> &str {
+        split_api_version(self.api_version.as_ref().map(|s| s.value.as_str()).unwrap_or("")).1
+    }
+    pub fn kind_str(&self) -> &str {
+        self.kind.as_ref().map(|k| k.value.as_str()).unwrap_or("")
+    }
+    pub fn name_str(&self) -> &str {
+        self.name.as_ref().map(|k| k.value.as_str()).unwrap_or("")
+    }
+    /// The range a diagnostic about the whole object goes on: its name, else
+    /// its kind, else the document start.
+    pub fn anchor_range(&self) -> TextRange {
+        self.name
+            .as_ref()
+            .or(self.kind.as_ref())
+            .map(|s| s.range)
+            .unwrap_or(TextRange::new(self.range.start, self.range.start))
+    }
+}
+
+/// `group/version` → (group, version); `v1` → ("", "v1").
+pub fn split_api_version(av: &str) -> (&str, &str) {
+    match av.rsplit_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", av),
+    }
+}
+
+pub fn is_flux_group(group: &str) -> bool {
+    group.ends_with(".toolkit.fluxcd.io") || group == "source.extensions.fluxcd.io" || group == "fluxcd.controlplane.io"
+}
+
+pub fn classify(api_version: &str, kind: &str) -> ObjectClass {
+    let (group, _) = split_api_version(api_version);
+    if api_version.is_empty() || kind.is_empty() {
+        return ObjectClass::NotKube;
+    }
+    if is_flux_group(group) {
+        ObjectClass::Flux
+    } else if group == "kustomize.config.k8s.io" {
+        ObjectClass::Kustomize
+    } else if group.is_empty() && matches!(kind, "Secret" | "ConfigMap" | "ServiceAccount" | "Namespace") {
+        ObjectClass::KubeRef
+    } else {
+        ObjectClass::OtherKube
+    }
+}
+
+fn spanned(tree: &Tree, doc: &FileDoc, path: &[&str]) -> Option<Spanned<String>> {
+    let (v, r) = tree.lookup_str(path)?;
+    Some(Spanned { value: v.to_string(), range: doc.abs(r) })
+}
+
+/// Reads the object model of one document. Documents that are not mappings
+/// with a string apiVersion and kind are `NotKube`.
+pub fn object_of(doc_index: usize, doc: &FileDoc) -> ObjectInfo {
+    let tree = &doc.parsed.tree;
+    let api_version = spanned(tree, doc, &["apiVersion"]);
+    let kind = spanned(tree, doc, &["kind"]);
+    let class = classify(
+        api_version.as_ref().map(|s| s.value.as_str()).unwrap_or(""),
+        kind.as_ref().map(|s| s.value.as_str()).unwrap_or(""),
+    );
+    ObjectInfo {
+        doc: doc_index,
+        range: doc.span.range,
+        name: spanned(tree, doc, &["metadata", "name"]),
+        namespace: spanned(tree, doc, &["metadata", "namespace"]),
+        api_version,
+        kind,
+        class,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::SyntaxFile;
+
+    #[test]
+    fn classifies_objects() {
+        let src = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: flux-system\n---\napiVersion: pkg.crossplane.io/v1\nkind: Provider\n---\nname: CI\non: push\n---\napiVersion: v1\nkind: Secret\n---\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
+        let f = SyntaxFile::parse(src, None);
+        let objs: Vec<_> = f.docs.iter().enumerate().map(|(i, d)| object_of(i, d)).collect();
+        let classes: Vec<_> = objs.iter().map(|o| o.class).collect();
+        use ObjectClass::*;
+        assert_eq!(classes, vec![Flux, OtherKube, NotKube, KubeRef, Kustomize]);
+        let name = objs[0].name.as_ref().unwrap();
+        assert_eq!(&src[name.range.start..name.range.end], "app");
+        assert_eq!(objs[0].group(), "source.toolkit.fluxcd.io");
+        assert_eq!(objs[0].version(), "v1");
+    }
+}
