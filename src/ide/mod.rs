@@ -6,6 +6,8 @@
 pub mod actions;
 pub mod completion;
 pub mod diagnostics;
+#[cfg(test)]
+pub mod fixture;
 pub mod hover;
 pub mod navigation;
 pub mod symbols;
