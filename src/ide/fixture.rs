@@ -43,7 +43,8 @@ impl Fixture {
             cur.get_or_insert_with(|| (PathBuf::from(ROOT).join("test.yaml"), String::new())).1.push_str(line);
         }
         files.extend(cur);
-        let mut ws = Workspace { roots: vec![PathBuf::from(ROOT)], ..Default::default() };
+        let mut ws = Workspace::default();
+        ws.roots = vec![PathBuf::from(ROOT)];
         let mut path = files.first().map(|f| f.0.clone()).unwrap_or_else(|| PathBuf::from(ROOT).join("test.yaml"));
         let mut cursor = None;
         for (p, text) in &mut files {
