@@ -86,3 +86,27 @@ pub fn read_file(path: &Path) -> Option<(String, Option<usize>)> {
         }
     }
 }
+
+/// Whether a single path (from a watcher event or a closed document) belongs
+/// in the index: a YAML file under a root (any file when there is no root),
+/// not inside `.git`, `node_modules`, a chart's `templates/` or an excluded path.
+pub fn discover_accepts(ws: &super::Workspace, path: &Path) -> bool {
+    if !is_yaml(path) {
+        return false;
+    }
+    let under_root = ws.roots.is_empty() || ws.roots.iter().any(|r| path.starts_with(r));
+    if !under_root {
+        return false;
+    }
+    if path.components().any(|c| matches!(c.as_os_str().to_str(), Some(".git" | "node_modules"))) {
+        return false;
+    }
+    let mut cur = path.parent();
+    while let Some(dir) = cur {
+        if dir.file_name().is_some_and(|n| n == "templates") && dir.parent().is_some_and(|p| p.join("Chart.yaml").exists()) {
+            return false;
+        }
+        cur = dir.parent();
+    }
+    !ws.roots.iter().any(|r| ws.config.exclude.iter().any(|x| path.starts_with(r.join(x))))
+}

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-pub use discover::{DiscoverReport, discover, read_file};
+pub use discover::{DiscoverReport, discover, discover_accepts, read_file};
 pub use index::{ObjectIndex, ObjectLoc};
 pub use model::{ObjectClass, ObjectInfo, Spanned, classify, is_flux_group, object_of, split_api_version};
 
@@ -88,7 +88,7 @@ impl FileData {
 }
 
 /// All files known to the server or the checker, with settings and schemas.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Workspace {
     pub roots: Vec<PathBuf>,
     files: HashMap<PathBuf, Arc<FileData>>,

@@ -1,0 +1,925 @@
+//! The language server: session state and handlers.
+//!
+//! State discipline (after ruff's server): notifications mutate the session
+//! synchronously, before any `.await`, under a std mutex that is never held
+//! across an await; requests take a cheap snapshot (`Arc<Workspace>`) and
+//! compute without locks. The service runs with concurrency level 1, so
+//! messages are handled in wire order. Every handler body runs under
+//! `catch_unwind`: a bug answers one request with an error and the server
+//! goes on.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::lsp_types::{self as lsp, notification::Notification as _};
+use tower_lsp_server::{Client, LanguageServer};
+
+use super::convert::{self, Texts};
+use super::settings::{self, Settings};
+use crate::ide;
+use crate::text::{Document, Encoding, LineCol, LineIndex, TextEdit};
+use crate::workspace::{FileData, Workspace};
+
+pub const COMMANDS: &[&str] = &["flux-lsp.reconcile", "flux-lsp.reconcileWithSource", "flux-lsp.suspend", "flux-lsp.resume"];
+
+struct OpenDoc {
+    uri: lsp::Uri,
+    doc: Document,
+}
+
+#[derive(Default)]
+struct Caps {
+    progress: bool,
+    configuration: bool,
+    watch_dynamic: bool,
+}
+
+struct State {
+    ws: Arc<Workspace>,
+    open: HashMap<PathBuf, OpenDoc>,
+    enc: Encoding,
+    settings: Settings,
+    caps: Caps,
+    /// Hash of the last diagnostics published per file, to publish only changes.
+    published: HashMap<PathBuf, u64>,
+    shutdown: bool,
+}
+
+#[derive(Clone)]
+pub struct Server {
+    client: Client,
+    state: Arc<Mutex<State>>,
+    /// Bumped on every change of the workspace; background jobs stop when it moves.
+    generation: Arc<AtomicU64>,
+    test_hooks: bool,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    // a panic elsewhere must not make the state unusable
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `f`, turning a panic into an InternalError response.
+fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(handler = what, panic = %msg, "handler panicked; the server goes on");
+        Error { code: ErrorCode::InternalError, message: format!("flux-lsp: internal error in {what}: {msg}").into(), data: None }
+    })
+}
+
+struct SnapshotTexts<'a>(&'a Workspace);
+
+impl Texts for SnapshotTexts<'_> {
+    fn text_of(&self, path: &Path) -> Option<(Arc<str>, Arc<LineIndex>)> {
+        if let Some(f) = self.0.file(path) {
+            return Some((f.text.clone(), f.index.clone()));
+        }
+        // a file outside the index (e.g. not yet loaded): read it for positions
+        let (t, _) = crate::workspace::read_file(path)?;
+        let i = Arc::new(LineIndex::new(&t));
+        Some((t.into(), i))
+    }
+}
+
+/// A request's view: the snapshot, the file and how to convert positions.
+struct Ctx {
+    ws: Arc<Workspace>,
+    file: Arc<FileData>,
+    enc: Encoding,
+}
+
+impl Ctx {
+    fn offset(&self, pos: lsp::Position) -> usize {
+        convert::offset(&self.file.text, &self.file.index, pos, self.enc)
+    }
+    fn range(&self, r: crate::text::TextRange) -> lsp::Range {
+        convert::range(&self.file.text, &self.file.index, r, self.enc)
+    }
+    fn location(&self, l: &ide::navigation::Location) -> Option<lsp::Location> {
+        let (t, i) = SnapshotTexts(&self.ws).text_of(&l.path)?;
+        Some(lsp::Location { uri: convert::path_to_uri(&l.path)?, range: convert::range(&t, &i, l.range, self.enc) })
+    }
+}
+
+impl Server {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            state: Arc::new(Mutex::new(State {
+                ws: Arc::new(Workspace::default()),
+                open: HashMap::new(),
+                enc: Encoding::Utf16,
+                settings: Settings::default(),
+                caps: Caps::default(),
+                published: HashMap::new(),
+                shutdown: false,
+            })),
+            generation: Arc::new(AtomicU64::new(0)),
+            test_hooks: std::env::var_os("FLUX_LSP_TEST_HOOKS").is_some_and(|v| v == "1"),
+        }
+    }
+
+    fn ctx(&self, uri: &lsp::Uri) -> Option<Ctx> {
+        let path = convert::uri_to_path(uri)?;
+        let st = lock(&self.state);
+        let file = st.ws.file(&path)?.clone();
+        Some(Ctx { ws: st.ws.clone(), file, enc: st.enc })
+    }
+
+    /// Computes the diagnostics of `paths` on `ws` and publishes those that
+    /// changed and are not stale.
+    async fn publish(&self, ws: Arc<Workspace>, paths: Vec<PathBuf>, generation: Option<u64>) {
+        publish_paths(&self.client, &self.state, &self.generation, ws, paths, generation).await;
+    }
+
+    /// After a change to `path`: publish it now; when what other files see
+    /// changed, republish the rest in the background.
+    async fn after_change(&self, path: PathBuf, summary_changed: bool) {
+        let gen_now = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let ws = lock(&self.state).ws.clone();
+        self.publish(ws.clone(), vec![path.clone()], None).await;
+        if summary_changed {
+            let others: Vec<PathBuf> = ws.files().map(|f| f.path.clone()).filter(|p| *p != path).collect();
+            let client = self.client.clone();
+            let state = self.state.clone();
+            let generation = self.generation.clone();
+            tokio::spawn(async move {
+                // coalesce bursts of typing
+                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                if generation.load(Ordering::SeqCst) != gen_now {
+                    return;
+                }
+                let ws = lock(&state).ws.clone();
+                publish_paths(&client, &state, &generation, ws, others, Some(gen_now)).await;
+            });
+        }
+    }
+
+    async fn index_workspace(&self) {
+        let token = lsp::NumberOrString::String("flux-lsp/index".into());
+        let (progress, roots, config) = {
+            let st = lock(&self.state);
+            (st.caps.progress, st.ws.roots.clone(), st.ws.config.clone())
+        };
+        let client = self.client.clone();
+        let state = self.state.clone();
+        let generation = self.generation.clone();
+        tokio::spawn(async move {
+            if progress {
+                let ok = client
+                    .send_request::<lsp::request::WorkDoneProgressCreate>(lsp::WorkDoneProgressCreateParams { token: token.clone() })
+                    .await
+                    .is_ok();
+                if ok {
+                    send_progress(&client, &token, lsp::WorkDoneProgress::Begin(lsp::WorkDoneProgressBegin {
+                        title: "Indexing Flux manifests".into(),
+                        cancellable: Some(false),
+                        message: Some(format!("{} folder(s)", roots.len())),
+                        percentage: None,
+                    }))
+                    .await;
+                }
+            }
+            let started = std::time::Instant::now();
+            let loaded = tokio::task::spawn_blocking(move || {
+                let mut tmp = Workspace::default();
+                tmp.roots = roots;
+                tmp.config = config;
+                let report = tmp.load_roots();
+                (tmp, report)
+            })
+            .await;
+            let Ok((tmp, report)) = loaded else {
+                tracing::error!("indexing failed");
+                return;
+            };
+            let (ws, n) = {
+                let mut st = lock(&state);
+                let open: Vec<PathBuf> = st.open.keys().cloned().collect();
+                let ws = Arc::make_mut(&mut st.ws);
+                let mut n = 0;
+                for f in tmp.files() {
+                    if open.contains(&f.path) {
+                        continue; // open text overrides disk
+                    }
+                    let data = Arc::try_unwrap(f.clone()).unwrap_or_else(|a| clone_file(&a));
+                    ws.insert(data, None);
+                    n += 1;
+                }
+                (st.ws.clone(), n)
+            };
+            generation.fetch_add(1, Ordering::SeqCst);
+            for (p, why) in &report.skipped {
+                tracing::info!(path = %p.display(), reason = %why, "not indexed");
+            }
+            tracing::info!(files = n, ms = started.elapsed().as_millis() as u64, "workspace indexed");
+            let paths: Vec<PathBuf> = ws.files().map(|f| f.path.clone()).collect();
+            publish_paths(&client, &state, &generation, ws, paths, None).await;
+            if progress {
+                send_progress(&client, &token, lsp::WorkDoneProgress::End(lsp::WorkDoneProgressEnd {
+                    message: Some(format!("{n} files indexed")),
+                }))
+                .await;
+            }
+        });
+    }
+
+    async fn pull_configuration(&self) {
+        if !lock(&self.state).caps.configuration {
+            return;
+        }
+        let client = self.client.clone();
+        let r = client
+            .configuration(vec![lsp::ConfigurationItem { scope_uri: None, section: Some("fluxLsp".into()) }])
+            .await;
+        if let Ok(v) = r {
+            if let Some(v) = v.into_iter().next() {
+                if !v.is_null() {
+                    self.apply_settings(&v).await;
+                }
+            }
+        }
+    }
+
+    async fn apply_settings(&self, v: &Value) {
+        let s = settings::parse(v);
+        let warnings = s.warnings.clone();
+        let ws = {
+            let mut st = lock(&self.state);
+            let ws = Arc::make_mut(&mut st.ws);
+            ws.config = s.config.clone();
+            st.settings = s;
+            st.published.clear();
+            st.ws.clone()
+        };
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for w in warnings {
+            self.client.show_message(lsp::MessageType::WARNING, format!("flux-lsp settings: {w}")).await;
+        }
+        let paths: Vec<PathBuf> = ws.files().map(|f| f.path.clone()).collect();
+        self.publish(ws, paths, None).await;
+    }
+}
+
+fn clone_file(f: &FileData) -> FileData {
+    let mut d = FileData::new(f.path.clone(), f.text.clone(), f.index.clone(), f.version, Some(f), &Default::default());
+    d.syntax_only = f.syntax_only;
+    d.invalid_utf8_at = f.invalid_utf8_at;
+    d
+}
+
+async fn send_progress(client: &Client, token: &lsp::NumberOrString, value: lsp::WorkDoneProgress) {
+    client
+        .send_notification::<lsp::notification::Progress>(lsp::ProgressParams {
+            token: token.clone(),
+            value: lsp::ProgressParamsValue::WorkDone(value),
+        })
+        .await;
+}
+
+fn hash_diags(d: &[lsp::Diagnostic]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(d).unwrap_or_default().hash(&mut h);
+    h.finish()
+}
+
+async fn publish_paths(
+    client: &Client,
+    state: &Arc<Mutex<State>>,
+    generation: &Arc<AtomicU64>,
+    ws: Arc<Workspace>,
+    paths: Vec<PathBuf>,
+    only_generation: Option<u64>,
+) {
+    let enc = lock(state).enc;
+    for chunk in paths.chunks(64) {
+        if only_generation.is_some_and(|g| generation.load(Ordering::SeqCst) != g) {
+            return;
+        }
+        let computed: Vec<(PathBuf, Option<i32>, Vec<lsp::Diagnostic>)> = {
+            let ws = ws.clone();
+            let chunk = chunk.to_vec();
+            match guarded("diagnostics", move || {
+                let a = ws.analysis();
+                let texts = SnapshotTexts(&ws);
+                chunk
+                    .iter()
+                    .filter_map(|p| {
+                        let f = ws.file(p)?;
+                        let diags = ide::diagnostics::file_diagnostics(&a, f);
+                        let lsp_diags = diags.iter().map(|d| convert::diagnostic(&f.text, &f.index, d, enc, &texts)).collect();
+                        Some((p.clone(), f.version, lsp_diags))
+                    })
+                    .collect()
+            }) {
+                Ok(c) => c,
+                Err(_) => continue,
+            }
+        };
+        let mut to_send = Vec::new();
+        {
+            let mut st = lock(state);
+            for (p, version, diags) in computed {
+                // never publish diagnostics for a version the editor has left
+                let current = st.open.get(&p).map(|o| o.doc.version);
+                if current.is_some() && current != version {
+                    continue;
+                }
+                if current.is_none() && version.is_some() {
+                    continue; // closed since
+                }
+                let h = hash_diags(&diags);
+                if st.published.get(&p) == Some(&h) {
+                    continue;
+                }
+                st.published.insert(p.clone(), h);
+                if let Some(uri) = st.open.get(&p).map(|o| o.uri.clone()).or_else(|| convert::path_to_uri(&p)) {
+                    to_send.push((uri, diags, version));
+                }
+            }
+        }
+        for (uri, diags, version) in to_send {
+            client.publish_diagnostics(uri, diags, version).await;
+        }
+    }
+}
+
+fn to_edits(changes: Vec<lsp::TextDocumentContentChangeEvent>) -> Vec<TextEdit> {
+    changes
+        .into_iter()
+        .map(|c| TextEdit {
+            range: c.range.map(|r| {
+                (LineCol { line: r.start.line, col: r.start.character }, LineCol { line: r.end.line, col: r.end.character })
+            }),
+            text: c.text,
+        })
+        .collect()
+}
+
+fn negotiate_encoding(params: &lsp::InitializeParams) -> Encoding {
+    let offered = params.capabilities.general.as_ref().and_then(|g| g.position_encodings.as_ref());
+    match offered {
+        Some(list) if list.iter().any(|e| *e == lsp::PositionEncodingKind::UTF8) => Encoding::Utf8,
+        _ => Encoding::Utf16,
+    }
+}
+
+fn roots_of(params: &lsp::InitializeParams) -> Vec<PathBuf> {
+    if let Some(folders) = &params.workspace_folders {
+        let v: Vec<PathBuf> = folders.iter().filter_map(|f| convert::uri_to_path(&f.uri)).collect();
+        if !v.is_empty() {
+            return v;
+        }
+    }
+    #[allow(deprecated)]
+    params.root_uri.as_ref().and_then(convert::uri_to_path).into_iter().collect()
+}
+
+impl LanguageServer for Server {
+    async fn initialize(&self, params: lsp::InitializeParams) -> Result<lsp::InitializeResult> {
+        let enc = negotiate_encoding(&params);
+        {
+            let mut st = lock(&self.state);
+            st.enc = enc;
+            let caps = &params.capabilities;
+            st.caps = Caps {
+                progress: caps.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false),
+                configuration: caps.workspace.as_ref().and_then(|w| w.configuration).unwrap_or(false),
+                watch_dynamic: caps
+                    .workspace
+                    .as_ref()
+                    .and_then(|w| w.did_change_watched_files.as_ref())
+                    .and_then(|d| d.dynamic_registration)
+                    .unwrap_or(false),
+            };
+            let ws = Arc::make_mut(&mut st.ws);
+            ws.roots = roots_of(&params);
+            if let Some(opts) = &params.initialization_options {
+                let s = settings::parse(opts);
+                ws.config = s.config.clone();
+                st.settings = s;
+            }
+        }
+        let sync = lsp::TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(lsp::TextDocumentSyncKind::INCREMENTAL),
+            save: None,
+            ..Default::default()
+        };
+        Ok(lsp::InitializeResult {
+            server_info: Some(lsp::ServerInfo { name: "flux-lsp".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
+            capabilities: lsp::ServerCapabilities {
+                position_encoding: Some(match enc {
+                    Encoding::Utf8 => lsp::PositionEncodingKind::UTF8,
+                    Encoding::Utf16 => lsp::PositionEncodingKind::UTF16,
+                }),
+                text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(sync)),
+                hover_provider: Some(lsp::HoverProviderCapability::Simple(true)),
+                completion_provider: Some(lsp::CompletionOptions {
+                    trigger_characters: Some(vec![":".into(), " ".into(), "{".into(), "\"".into(), "/".into()]),
+                    ..Default::default()
+                }),
+                definition_provider: Some(lsp::OneOf::Left(true)),
+                references_provider: Some(lsp::OneOf::Left(true)),
+                rename_provider: Some(lsp::OneOf::Right(lsp::RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: Default::default(),
+                })),
+                document_symbol_provider: Some(lsp::OneOf::Left(true)),
+                workspace_symbol_provider: Some(lsp::OneOf::Left(true)),
+                code_action_provider: Some(lsp::CodeActionProviderCapability::Options(lsp::CodeActionOptions {
+                    code_action_kinds: Some(vec![
+                        lsp::CodeActionKind::QUICKFIX,
+                        lsp::CodeActionKind::REFACTOR,
+                        lsp::CodeActionKind::SOURCE,
+                    ]),
+                    ..Default::default()
+                })),
+                document_link_provider: Some(lsp::DocumentLinkOptions { resolve_provider: Some(false), work_done_progress_options: Default::default() }),
+                execute_command_provider: Some(lsp::ExecuteCommandOptions {
+                    commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
+                    work_done_progress_options: Default::default(),
+                }),
+                ..Default::default()
+            },
+        })
+    }
+
+    async fn initialized(&self, _: lsp::InitializedParams) {
+        let watch = lock(&self.state).caps.watch_dynamic;
+        if watch {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                let opts = lsp::DidChangeWatchedFilesRegistrationOptions {
+                    watchers: vec![lsp::FileSystemWatcher {
+                        glob_pattern: lsp::GlobPattern::String("**/*.{yaml,yml}".into()),
+                        kind: None,
+                    }],
+                };
+                let reg = lsp::Registration {
+                    id: "flux-lsp-watch".into(),
+                    method: lsp::notification::DidChangeWatchedFiles::METHOD.into(),
+                    register_options: serde_json::to_value(opts).ok(),
+                };
+                if let Err(e) = client.register_capability(vec![reg]).await {
+                    tracing::warn!(error = %e, "file watcher registration failed");
+                }
+            });
+        }
+        // settings first (they change what is indexed), then the index; both
+        // in the background so no handler waits on the client
+        self.pull_configuration_then_index().await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        lock(&self.state).shutdown = true;
+        Ok(())
+    }
+
+    async fn did_open(&self, params: lsp::DidOpenTextDocumentParams) {
+        let td = params.text_document;
+        let Some(path) = convert::uri_to_path(&td.uri) else { return };
+        let changed = {
+            let mut st = lock(&self.state);
+            let doc = Document::new(&td.text, td.version);
+            let (text, index) = (doc.text().clone(), doc.index().clone());
+            st.open.insert(path.clone(), OpenDoc { uri: td.uri.clone(), doc });
+            st.published.remove(&path);
+            Arc::make_mut(&mut st.ws).set_file_shared(path.clone(), text, index, Some(td.version))
+        };
+        self.after_change(path, changed).await;
+    }
+
+    async fn did_change(&self, params: lsp::DidChangeTextDocumentParams) {
+        let Some(path) = convert::uri_to_path(&params.text_document.uri) else { return };
+        let version = params.text_document.version;
+        let edits = to_edits(params.content_changes);
+        let changed = {
+            let mut st = lock(&self.state);
+            let enc = st.enc;
+            let Some(open) = st.open.get_mut(&path) else {
+                tracing::warn!(path = %path.display(), "didChange for a document that is not open; ignored");
+                return;
+            };
+            if version <= open.doc.version {
+                tracing::warn!(version, have = open.doc.version, "didChange with a version that does not increase");
+            }
+            let r = std::panic::catch_unwind(AssertUnwindSafe(|| open.doc.apply(&edits, version, enc)));
+            if r.is_err() {
+                tracing::error!("applying an edit panicked; the document keeps its last good text");
+                return;
+            }
+            let (text, index) = (open.doc.text().clone(), open.doc.index().clone());
+            let ws = Arc::make_mut(&mut st.ws);
+            match std::panic::catch_unwind(AssertUnwindSafe(|| ws.set_file_shared(path.clone(), text, index, Some(version)))) {
+                Ok(c) => c,
+                Err(_) => {
+                    tracing::error!("analysing a change panicked");
+                    return;
+                }
+            }
+        };
+        self.after_change(path, changed).await;
+    }
+
+    async fn did_close(&self, params: lsp::DidCloseTextDocumentParams) {
+        let Some(path) = convert::uri_to_path(&params.text_document.uri) else { return };
+        let (changed, uri) = {
+            let mut st = lock(&self.state);
+            let uri = st.open.remove(&path).map(|o| o.uri);
+            st.published.remove(&path);
+            // the file goes back to its content on disk, if any
+            let on_disk = crate::workspace::read_file(&path).filter(|_| crate::workspace::discover_accepts(&st.ws, &path));
+            let ws = Arc::make_mut(&mut st.ws);
+            let changed = match on_disk {
+                Some((text, _)) => ws.set_file(path.clone(), text, None),
+                None => ws.remove_file(&path),
+            };
+            (changed, uri)
+        };
+        if lock(&self.state).ws.file(&path).is_none() {
+            if let Some(uri) = uri {
+                self.client.publish_diagnostics(uri, Vec::new(), None).await;
+            }
+        }
+        self.after_change(path, changed).await;
+    }
+
+    async fn did_change_watched_files(&self, params: lsp::DidChangeWatchedFilesParams) {
+        let mut any = false;
+        let mut cleared = Vec::new();
+        {
+            let mut st = lock(&self.state);
+            for ev in params.changes {
+                let Some(path) = convert::uri_to_path(&ev.uri) else { continue };
+                if st.open.contains_key(&path) {
+                    continue; // open text overrides disk
+                }
+                let ws_ok = crate::workspace::discover_accepts(&st.ws, &path);
+                let ws = Arc::make_mut(&mut st.ws);
+                if ev.typ == lsp::FileChangeType::DELETED || !path.exists() {
+                    let n = ws.remove_under(&path) + usize::from(ws.remove_file(&path));
+                    if n > 0 {
+                        any = true;
+                        cleared.push(ev.uri.clone());
+                    }
+                } else if path.is_file() && ws_ok {
+                    if let Some(d) = crate::workspace::load_file(&path, &ws.config) {
+                        let prev = ws.file(&path).cloned();
+                        ws.insert(d, prev.as_deref());
+                        any = true;
+                    }
+                }
+                st.published.remove(&path);
+            }
+        }
+        for uri in cleared {
+            self.client.publish_diagnostics(uri, Vec::new(), None).await;
+        }
+        if any {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            let ws = lock(&self.state).ws.clone();
+            let paths = ws.files().map(|f| f.path.clone()).collect();
+            self.publish(ws, paths, None).await;
+        }
+    }
+
+    async fn did_change_configuration(&self, params: lsp::DidChangeConfigurationParams) {
+        let v = params.settings;
+        let has_section = v.get("fluxLsp").is_some_and(|s| !s.is_null());
+        if has_section {
+            self.apply_settings(&v).await;
+        } else {
+            self.pull_configuration().await;
+        }
+    }
+
+    async fn hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
+        let p = params.text_document_position_params;
+        let Some(ctx) = self.ctx(&p.text_document.uri) else { return Ok(None) };
+        guarded("hover", || {
+            let a = ctx.ws.analysis();
+            let offset = ctx.offset(p.position);
+            ide::hover::hover(&a, &ctx.file, offset).map(|h| lsp::Hover {
+                contents: lsp::HoverContents::Markup(lsp::MarkupContent { kind: lsp::MarkupKind::Markdown, value: h.markdown }),
+                range: Some(ctx.range(h.range)),
+            })
+        })
+    }
+
+    async fn completion(&self, params: lsp::CompletionParams) -> Result<Option<lsp::CompletionResponse>> {
+        let p = params.text_document_position;
+        let Some(ctx) = self.ctx(&p.text_document.uri) else { return Ok(None) };
+        guarded("completion", || {
+            let a = ctx.ws.analysis();
+            let offset = ctx.offset(p.position);
+            let items = ide::completion::completions(&a, &ctx.file, offset);
+            if items.is_empty() {
+                return None;
+            }
+            let out: Vec<lsp::CompletionItem> = items.into_iter().map(|i| completion_item(&ctx, i)).collect();
+            Some(lsp::CompletionResponse::List(lsp::CompletionList { is_incomplete: false, items: out }))
+        })
+    }
+
+    async fn goto_definition(&self, params: lsp::GotoDefinitionParams) -> Result<Option<lsp::GotoDefinitionResponse>> {
+        let p = params.text_document_position_params;
+        let Some(ctx) = self.ctx(&p.text_document.uri) else { return Ok(None) };
+        guarded("definition", || {
+            let a = ctx.ws.analysis();
+            let locs: Vec<lsp::Location> = ide::navigation::goto_definition(&a, &ctx.file, ctx.offset(p.position))
+                .iter()
+                .filter_map(|l| ctx.location(l))
+                .collect();
+            if locs.is_empty() { None } else { Some(lsp::GotoDefinitionResponse::Array(locs)) }
+        })
+    }
+
+    async fn references(&self, params: lsp::ReferenceParams) -> Result<Option<Vec<lsp::Location>>> {
+        let p = params.text_document_position;
+        let Some(ctx) = self.ctx(&p.text_document.uri) else { return Ok(None) };
+        guarded("references", || {
+            let a = ctx.ws.analysis();
+            let locs: Vec<lsp::Location> =
+                ide::navigation::references(&a, &ctx.file, ctx.offset(p.position), params.context.include_declaration)
+                    .iter()
+                    .filter_map(|l| ctx.location(l))
+                    .collect();
+            Some(locs)
+        })
+    }
+
+    async fn prepare_rename(&self, p: lsp::TextDocumentPositionParams) -> Result<Option<lsp::PrepareRenameResponse>> {
+        let Some(ctx) = self.ctx(&p.text_document.uri) else { return Ok(None) };
+        guarded("prepareRename", || {
+            let a = ctx.ws.analysis();
+            ide::navigation::prepare_rename(&a, &ctx.file, ctx.offset(p.position))
+                .map(|r| lsp::PrepareRenameResponse::Range(ctx.range(r)))
+        })
+    }
+
+    async fn rename(&self, params: lsp::RenameParams) -> Result<Option<lsp::WorkspaceEdit>> {
+        let p = params.text_document_position;
+        let Some(ctx) = self.ctx(&p.text_document.uri) else { return Ok(None) };
+        let r = guarded("rename", || {
+            let a = ctx.ws.analysis();
+            ide::navigation::rename(&a, &ctx.file, ctx.offset(p.position), &params.new_name)
+                .map(|edits| convert::workspace_edit(&edits, &ctx.file.path, ctx.enc, &SnapshotTexts(&ctx.ws)))
+        })?;
+        match r {
+            Some(e) => Ok(Some(e)),
+            None => Err(Error::invalid_params("nothing to rename at this position")),
+        }
+    }
+
+    async fn document_symbol(&self, params: lsp::DocumentSymbolParams) -> Result<Option<lsp::DocumentSymbolResponse>> {
+        let Some(ctx) = self.ctx(&params.text_document.uri) else { return Ok(None) };
+        guarded("documentSymbol", || {
+            let syms = ide::symbols::document_symbols(&ctx.file);
+            Some(lsp::DocumentSymbolResponse::Nested(syms.into_iter().map(|s| doc_symbol(&ctx, s)).collect()))
+        })
+    }
+
+    async fn symbol(
+        &self,
+        params: lsp::WorkspaceSymbolParams,
+    ) -> Result<Option<lsp::OneOf<Vec<lsp::SymbolInformation>, Vec<lsp::WorkspaceSymbol>>>> {
+        let (ws, enc) = {
+            let st = lock(&self.state);
+            (st.ws.clone(), st.enc)
+        };
+        guarded("workspace/symbol", || {
+            let mut hits: Vec<(i64, lsp::WorkspaceSymbol)> = Vec::new();
+            for f in ws.files() {
+                for o in &f.summary.objects {
+                    if o.class != crate::workspace::ObjectClass::Flux {
+                        continue;
+                    }
+                    let label = format!("{} {}", o.kind_str(), o.name_str());
+                    let Some(score) = fuzzy_score(&params.query, &label) else { continue };
+                    let Some(uri) = convert::path_to_uri(&f.path) else { continue };
+                    hits.push((
+                        score,
+                        lsp::WorkspaceSymbol {
+                            name: label,
+                            kind: lsp::SymbolKind::OBJECT,
+                            tags: None,
+                            container_name: o.namespace.as_ref().map(|n| n.value.clone()),
+                            location: lsp::OneOf::Left(lsp::Location {
+                                uri,
+                                range: convert::range(&f.text, &f.index, o.anchor_range(), enc),
+                            }),
+                            data: None,
+                        },
+                    ));
+                }
+            }
+            hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+            hits.truncate(500);
+            Some(lsp::OneOf::Right(hits.into_iter().map(|h| h.1).collect()))
+        })
+    }
+
+    async fn code_action(&self, params: lsp::CodeActionParams) -> Result<Option<lsp::CodeActionResponse>> {
+        let Some(ctx) = self.ctx(&params.text_document.uri) else { return Ok(None) };
+        guarded("codeAction", || {
+            let a = ctx.ws.analysis();
+            let range = convert::text_range(&ctx.file.text, &ctx.file.index, params.range, ctx.enc);
+            let diags = ide::diagnostics::file_diagnostics(&a, &ctx.file);
+            let texts = SnapshotTexts(&ctx.ws);
+            let only = params.context.only.clone();
+            let actions = ide::actions::code_actions(&a, &ctx.file, range, &diags);
+            let out: Vec<lsp::CodeActionOrCommand> = actions
+                .into_iter()
+                .filter_map(|ac| {
+                    let kind = match ac.kind {
+                        ide::actions::ActionKind::QuickFix => lsp::CodeActionKind::QUICKFIX,
+                        ide::actions::ActionKind::Refactor => lsp::CodeActionKind::REFACTOR,
+                        ide::actions::ActionKind::Source => lsp::CodeActionKind::SOURCE,
+                    };
+                    if let Some(only) = &only {
+                        if !only.iter().any(|k| kind.as_str().starts_with(k.as_str())) {
+                            return None;
+                        }
+                    }
+                    Some(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+                        title: ac.title,
+                        kind: Some(kind),
+                        diagnostics: ac
+                            .diagnostic
+                            .map(|d| vec![convert::diagnostic(&ctx.file.text, &ctx.file.index, &d, ctx.enc, &texts)]),
+                        edit: Some(convert::workspace_edit(&ac.edits, &ctx.file.path, ctx.enc, &texts)),
+                        command: None,
+                        is_preferred: if ac.preferred { Some(true) } else { None },
+                        disabled: None,
+                        data: None,
+                    }))
+                })
+                .collect();
+            Some(out)
+        })
+    }
+
+    async fn document_link(&self, params: lsp::DocumentLinkParams) -> Result<Option<Vec<lsp::DocumentLink>>> {
+        let Some(ctx) = self.ctx(&params.text_document.uri) else { return Ok(None) };
+        guarded("documentLink", || {
+            let a = ctx.ws.analysis();
+            let links = ide::navigation::document_links(&a, &ctx.file);
+            Some(
+                links
+                    .into_iter()
+                    .filter_map(|l| {
+                        let target = if l.target.contains("://") {
+                            l.target.parse().ok()?
+                        } else {
+                            convert::path_to_uri(Path::new(&l.target))?
+                        };
+                        Some(lsp::DocumentLink { range: ctx.range(l.range), target: Some(target), tooltip: l.tooltip, data: None })
+                    })
+                    .collect(),
+            )
+        })
+    }
+
+    async fn execute_command(&self, params: lsp::ExecuteCommandParams) -> Result<Option<Value>> {
+        if !COMMANDS.contains(&params.command.as_str()) {
+            return Err(Error::invalid_params(format!("unknown command `{}`", params.command)));
+        }
+        Err(Error {
+            code: ErrorCode::ServerError(1),
+            message: "no cluster connection: the cluster overlay is not available in this build".into(),
+            data: None,
+        })
+    }
+}
+
+impl Server {
+    async fn pull_configuration_then_index(&self) {
+        let caps_config = lock(&self.state).caps.configuration;
+        if caps_config {
+            // asked in a task: a handler must never wait on the client
+            let s = self.clone();
+            tokio::spawn(async move {
+                s.pull_configuration().await;
+                s.index_workspace().await;
+            });
+        } else {
+            self.index_workspace().await;
+        }
+    }
+
+    /// `flux-lsp/documentText`: the server's text of a document (for tests and bug reports).
+    pub async fn document_text(&self, params: DocumentTextParams) -> Result<Option<String>> {
+        let Some(path) = convert::uri_to_path(&params.uri) else { return Ok(None) };
+        let st = lock(&self.state);
+        Ok(st.ws.file(&path).map(|f| f.text.to_string()))
+    }
+
+    /// `flux-lsp/debugPanic`: panics inside a guarded handler (only with
+    /// FLUX_LSP_TEST_HOOKS=1), to test that the server survives.
+    pub async fn debug_panic(&self, _: Value) -> Result<Option<Value>> {
+        if !self.test_hooks {
+            return Err(Error::method_not_found());
+        }
+        guarded("debugPanic", || -> Option<Value> { panic!("deliberate panic for testing") })
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct DocumentTextParams {
+    pub uri: lsp::Uri,
+}
+
+fn completion_item(ctx: &Ctx, i: ide::completion::CompletionItem) -> lsp::CompletionItem {
+    use ide::completion::CompletionKind as K;
+    let kind = match i.kind {
+        K::Field => lsp::CompletionItemKind::FIELD,
+        K::Value => lsp::CompletionItemKind::VALUE,
+        K::EnumMember => lsp::CompletionItemKind::ENUM_MEMBER,
+        K::Kind => lsp::CompletionItemKind::CLASS,
+        K::Snippet => lsp::CompletionItemKind::SNIPPET,
+        K::Reference => lsp::CompletionItemKind::REFERENCE,
+        K::Variable => lsp::CompletionItemKind::VARIABLE,
+        K::Keyword => lsp::CompletionItemKind::KEYWORD,
+    };
+    let text = i.insert_text.clone().unwrap_or_else(|| i.label.clone());
+    lsp::CompletionItem {
+        label: i.label,
+        kind: Some(kind),
+        detail: i.detail,
+        documentation: i
+            .documentation
+            .map(|d| lsp::Documentation::MarkupContent(lsp::MarkupContent { kind: lsp::MarkupKind::Markdown, value: d })),
+        insert_text_format: Some(if i.is_snippet { lsp::InsertTextFormat::SNIPPET } else { lsp::InsertTextFormat::PLAIN_TEXT }),
+        text_edit: i.replace.map(|r| lsp::CompletionTextEdit::Edit(lsp::TextEdit { range: ctx.range(r), new_text: text.clone() })),
+        insert_text: Some(text),
+        sort_text: i.sort_text,
+        filter_text: i.filter_text,
+        ..Default::default()
+    }
+}
+
+#[allow(deprecated)]
+fn doc_symbol(ctx: &Ctx, s: ide::symbols::Symbol) -> lsp::DocumentSymbol {
+    lsp::DocumentSymbol {
+        name: s.name,
+        detail: s.detail,
+        kind: match s.kind {
+            ide::symbols::SymbolKind::Object => lsp::SymbolKind::OBJECT,
+            ide::symbols::SymbolKind::Field => lsp::SymbolKind::FIELD,
+        },
+        tags: None,
+        deprecated: None,
+        range: ctx.range(s.range),
+        selection_range: ctx.range(s.selection),
+        children: Some(s.children.into_iter().map(|c| doc_symbol(ctx, c)).collect()),
+    }
+}
+
+/// Subsequence match, case-insensitive; higher is better. Empty query matches all.
+pub fn fuzzy_score(query: &str, label: &str) -> Option<i64> {
+    if query.is_empty() {
+        return Some(0);
+    }
+    let l: Vec<char> = label.to_lowercase().chars().collect();
+    let mut score = 0i64;
+    let mut li = 0;
+    let mut prev_match: Option<usize> = None;
+    for qc in query.to_lowercase().chars().filter(|c| !c.is_whitespace()) {
+        let found = (li..l.len()).find(|&i| l[i] == qc)?;
+        score += 10;
+        if prev_match.is_some_and(|p| p + 1 == found) {
+            score += 15; // consecutive
+        }
+        if found == 0 || !l[found - 1].is_alphanumeric() {
+            score += 20; // word start
+        }
+        score -= (found - li) as i64;
+        prev_match = Some(found);
+        li = found + 1;
+    }
+    Some(score)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fuzzy_score;
+
+    #[test]
+    fn fuzzy_matches_subsequences_and_prefers_word_starts() {
+        assert!(fuzzy_score("hrpod", "HelmRelease podinfo").is_some());
+        assert!(fuzzy_score("xyz", "HelmRelease podinfo").is_none());
+        assert!(fuzzy_score("pod", "HelmRelease podinfo").unwrap() > fuzzy_score("pod", "Kustomization apps-prod-ok").unwrap());
+    }
+}
