@@ -50,6 +50,9 @@ fn main() -> ExitCode {
             init_logging(cli.log_file.as_deref());
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
             rt.block_on(flux_lsp::lsp::serve(tokio::io::stdin(), tokio::io::stdout()));
+            // stdin is read on a blocking thread that never returns by itself:
+            // do not wait for it
+            rt.shutdown_background();
             ExitCode::SUCCESS
         }
     }
