@@ -4,6 +4,10 @@
 mod discover;
 mod index;
 mod model;
+// references across the repository (issue #4)
+pub mod namespaces;
+pub mod refs;
+pub mod resolve;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use discover::{DiscoverReport, discover, discover_accepts, read_file};
 pub use index::{ObjectIndex, ObjectLoc};
+pub use resolve::RefModel;
 pub use model::{ObjectClass, ObjectInfo, Spanned, classify, is_flux_group, object_of, split_api_version};
 
 use crate::ide::Severity;
@@ -41,12 +46,15 @@ impl Default for Config {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileSummary {
     pub objects: Vec<ObjectInfo>,
+    /// References, kustomize paths, variables and markers (issue #4).
+    pub refs: refs::RefSummary,
 }
 
 impl FileSummary {
     /// The part of the summary other files can see, without positions.
-    pub fn key(&self) -> Vec<(ObjectClass, &str, &str, &str, Option<&str>)> {
-        self.objects
+    pub fn key(&self) -> (Vec<(ObjectClass, &str, &str, &str, Option<&str>)>, u64) {
+        let objects = self
+            .objects
             .iter()
             .map(|o| {
                 (
@@ -57,7 +65,8 @@ impl FileSummary {
                     o.namespace.as_ref().map(|s| s.value.as_str()),
                 )
             })
-            .collect()
+            .collect();
+        (objects, self.refs.key())
     }
 }
 
@@ -79,9 +88,9 @@ pub struct FileData {
 impl FileData {
     pub fn new(path: PathBuf, text: Arc<str>, index: Arc<LineIndex>, version: Option<i32>, prev: Option<&FileData>, config: &Config) -> Self {
         let syntax = SyntaxFile::parse(&text, prev.map(|p| &p.syntax));
-        let summary = FileSummary {
-            objects: syntax.docs.iter().enumerate().map(|(i, d)| object_of(i, d)).collect(),
-        };
+        let objects: Vec<ObjectInfo> = syntax.docs.iter().enumerate().map(|(i, d)| object_of(i, d)).collect();
+        let refs = refs::extract(&path, &text, &syntax.docs, &objects);
+        let summary = FileSummary { objects, refs };
         let syntax_only = text.len() > config.max_file_size;
         FileData { path, text, index, syntax, summary, version, syntax_only, invalid_utf8_at: None }
     }
@@ -94,6 +103,8 @@ pub struct Workspace {
     files: HashMap<PathBuf, Arc<FileData>>,
     pub config: Config,
     index: OnceLock<Arc<ObjectIndex>>,
+    /// The reference model (issue #4), rebuilt lazily with the index.
+    ref_model: OnceLock<Arc<RefModel>>,
 }
 
 /// An immutable view for the IDE features.
@@ -108,6 +119,9 @@ impl<'a> Analysis<'a> {
     }
     pub fn file(&self, path: &Path) -> Option<&'a Arc<FileData>> {
         self.ws.files.get(path)
+    }
+    pub fn ref_model(&self) -> Arc<RefModel> {
+        self.ws.ref_model()
     }
 }
 
@@ -137,6 +151,16 @@ impl Workspace {
         self.index.get_or_init(|| Arc::new(ObjectIndex::build(self.files.values()))).clone()
     }
 
+    /// The reference model, rebuilt lazily after a summary changed.
+    pub fn ref_model(&self) -> Arc<RefModel> {
+        self.ref_model.get_or_init(|| Arc::new(RefModel::build(&self.roots, &self.files))).clone()
+    }
+
+    fn invalidate(&mut self) {
+        self.index = OnceLock::new();
+        self.ref_model = OnceLock::new();
+    }
+
     /// Sets a file's text. Returns true when what other files can see of it
     /// (its summary) changed.
     pub fn set_file(&mut self, path: PathBuf, text: String, version: Option<i32>) -> bool {
@@ -158,7 +182,7 @@ impl Workspace {
         };
         self.files.insert(data.path.clone(), Arc::new(data));
         if changed {
-            self.index = OnceLock::new();
+            self.invalidate();
         }
         changed
     }
@@ -166,7 +190,7 @@ impl Workspace {
     pub fn remove_file(&mut self, path: &Path) -> bool {
         let removed = self.files.remove(path).is_some();
         if removed {
-            self.index = OnceLock::new();
+            self.invalidate();
         }
         removed
     }
@@ -177,7 +201,7 @@ impl Workspace {
         self.files.retain(|p, _| !p.starts_with(dir));
         let n = before - self.files.len();
         if n > 0 {
-            self.index = OnceLock::new();
+            self.invalidate();
         }
         n
     }

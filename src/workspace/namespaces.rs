@@ -1,0 +1,270 @@
+//! The layout of the repository as kustomize and Flux see it: which
+//! kustomization includes which file, which files are patches, the
+//! namespace a kustomization gives its resources, which files a Flux
+//! Kustomization applies, and the git remote of each root.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use super::FileData;
+use super::refs::{PathRole, kustomize_file_name};
+
+/// Lexically normalises `a/./b/../c` to `a/c`.
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            c => out.push(c.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Paths kustomize fetches from elsewhere (git, http).
+pub fn is_remote(p: &str) -> bool {
+    p.contains("://") || p.starts_with("github.com/") || p.starts_with("git@") || p.contains("?ref=") || p.contains("//")
+}
+
+#[derive(Debug, Default)]
+pub struct Layout {
+    pub files: HashSet<PathBuf>,
+    /// Every directory holding a workspace file (and their ancestors).
+    pub dirs: HashSet<PathBuf>,
+    /// directory → its kustomization file.
+    pub kfile_of_dir: HashMap<PathBuf, PathBuf>,
+    /// kustomization file → resources and components it includes (files or
+    /// kustomization files).
+    pub includes: HashMap<PathBuf, Vec<PathBuf>>,
+    pub included_by: HashMap<PathBuf, Vec<PathBuf>>,
+    /// Files used as patches (their objects are partial).
+    pub patch_files: HashSet<PathBuf>,
+    /// Namespace given to a file's objects by the kustomizations including it,
+    /// with the kustomization that set it.
+    pub kustomize_ns: HashMap<PathBuf, (String, PathBuf)>,
+}
+
+impl Layout {
+    pub fn build(files: &HashMap<PathBuf, Arc<FileData>>) -> Layout {
+        let mut l = Layout::default();
+        for p in files.keys() {
+            l.files.insert(p.clone());
+            let mut d = p.parent();
+            while let Some(dir) = d {
+                if !l.dirs.insert(dir.to_path_buf()) {
+                    break;
+                }
+                d = dir.parent();
+            }
+            if kustomize_file_name(p) {
+                if let Some(dir) = p.parent() {
+                    l.kfile_of_dir.insert(dir.to_path_buf(), p.clone());
+                }
+            }
+        }
+        for (p, f) in files {
+            let Some(k) = &f.summary.refs.kustomize else { continue };
+            let dir = p.parent().unwrap_or(Path::new("/"));
+            let mut inc = Vec::new();
+            for pr in &k.paths {
+                if is_remote(&pr.value) || pr.value.contains("${") {
+                    continue;
+                }
+                let target = normalize(&dir.join(&pr.value));
+                match pr.role {
+                    PathRole::Resource | PathRole::Component => {
+                        if l.files.contains(&target) {
+                            inc.push(target);
+                        } else if let Some(kf) = l.kfile_of_dir.get(&target) {
+                            inc.push(kf.clone());
+                        }
+                    }
+                    PathRole::Patch => {
+                        l.patch_files.insert(target);
+                    }
+                    _ => {}
+                }
+            }
+            for t in &inc {
+                l.included_by.entry(t.clone()).or_default().push(p.clone());
+            }
+            l.includes.insert(p.clone(), inc);
+        }
+        // namespaces: from the outermost kustomization down (kustomize's
+        // namespace transformer of an overlay wins over the base's)
+        let mut roots: Vec<&PathBuf> = l.includes.keys().filter(|k| !l.included_by.contains_key(*k)).collect();
+        roots.sort();
+        let mut visited = HashSet::new();
+        let mut ns_out = HashMap::new();
+        for r in roots {
+            l.propagate_ns(files, r, None, &mut visited, &mut ns_out);
+        }
+        l.kustomize_ns = ns_out;
+        l
+    }
+
+    fn propagate_ns(
+        &self,
+        files: &HashMap<PathBuf, Arc<FileData>>,
+        k: &Path,
+        inherited: Option<(String, PathBuf)>,
+        visited: &mut HashSet<(PathBuf, Option<String>)>,
+        out: &mut HashMap<PathBuf, (String, PathBuf)>,
+    ) {
+        // an explicit stack keeps deep or cyclic inclusions safe
+        let mut stack = vec![(k.to_path_buf(), inherited)];
+        while let Some((k, inherited)) = stack.pop() {
+            if !visited.insert((k.clone(), inherited.as_ref().map(|i| i.0.clone()))) {
+                continue;
+            }
+            let own = files
+                .get(&k)
+                .and_then(|f| f.summary.refs.kustomize.as_ref())
+                .and_then(|ki| ki.namespace.as_ref())
+                .map(|n| (n.value.clone(), k.clone()));
+            let eff = inherited.or(own);
+            for child in self.includes.get(&k).into_iter().flatten() {
+                if self.includes.contains_key(child) {
+                    stack.push((child.clone(), eff.clone()));
+                } else if let Some(e) = &eff {
+                    out.entry(child.clone()).or_insert_with(|| e.clone());
+                }
+            }
+        }
+    }
+
+    /// True when `p` is a workspace file or directory, or exists on disk.
+    pub fn exists(&self, p: &Path) -> bool {
+        self.files.contains(p) || self.dirs.contains(p) || p.exists()
+    }
+
+    pub fn is_dir(&self, p: &Path) -> bool {
+        self.dirs.contains(p) || p.is_dir()
+    }
+
+    /// Every file a kustomize build of `dir` reads objects from: through its
+    /// kustomization file, or (as kustomize-controller generates one) every
+    /// YAML file below it.
+    pub fn applied_files(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        if let Some(k) = self.kfile_of_dir.get(dir) {
+            self.collect(k, &mut out, &mut seen);
+            return out;
+        }
+        let mut files: Vec<&PathBuf> = self.files.iter().filter(|f| f.starts_with(dir)).collect();
+        files.sort();
+        for f in files {
+            // the nearest kustomization between the file and `dir`
+            let mut nearest = None;
+            let mut d = f.parent();
+            while let Some(x) = d {
+                if !x.starts_with(dir) {
+                    break;
+                }
+                if let Some(k) = self.kfile_of_dir.get(x) {
+                    nearest = Some(k);
+                }
+                d = x.parent();
+            }
+            match nearest {
+                None => {
+                    if seen.insert(f.clone()) {
+                        out.push(f.clone());
+                    }
+                }
+                Some(k) => self.collect(k, &mut out, &mut seen),
+            }
+        }
+        out
+    }
+
+    fn collect(&self, k: &Path, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) {
+        let mut stack = vec![k.to_path_buf()];
+        while let Some(k) = stack.pop() {
+            if !seen.insert(k.clone()) {
+                continue;
+            }
+            for c in self.includes.get(&k).into_iter().flatten() {
+                if self.includes.contains_key(c) {
+                    stack.push(c.clone());
+                } else if seen.insert(c.clone()) {
+                    out.push(c.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The git repository a root belongs to.
+#[derive(Clone, Debug, Default)]
+pub struct GitInfo {
+    pub root: PathBuf,
+    /// Normalised remote URLs.
+    pub remotes: Vec<String>,
+    pub branch: Option<String>,
+}
+
+/// Reads `.git/config` and `.git/HEAD` above `start`.
+pub fn git_info(start: &Path) -> Option<GitInfo> {
+    let mut d = Some(start);
+    while let Some(dir) = d {
+        let git = dir.join(".git");
+        if git.is_dir() {
+            let config = std::fs::read_to_string(git.join("config")).unwrap_or_default();
+            let remotes = config
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("url"))
+                .filter_map(|l| l.trim().strip_prefix('='))
+                .map(|u| normalize_url(u.trim()))
+                .collect();
+            let head = std::fs::read_to_string(git.join("HEAD")).unwrap_or_default();
+            let branch = head.trim().strip_prefix("ref: refs/heads/").map(str::to_string);
+            return Some(GitInfo { root: dir.to_path_buf(), remotes, branch });
+        }
+        d = dir.parent();
+    }
+    None
+}
+
+/// `git@github.com:org/repo.git`, `ssh://git@github.com/org/repo`,
+/// `https://github.com/org/repo/` → `github.com/org/repo`.
+pub fn normalize_url(u: &str) -> String {
+    let mut s = u.trim().to_ascii_lowercase();
+    for p in ["https://", "http://", "ssh://", "git://", "git+ssh://"] {
+        if let Some(r) = s.strip_prefix(p) {
+            s = r.to_string();
+        }
+    }
+    if let Some((_, r)) = s.split_once('@') {
+        s = r.to_string();
+    }
+    // scp-like `host:org/repo`
+    if let Some((host, rest)) = s.split_once(':') {
+        let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches('/');
+        s = format!("{host}/{rest}");
+    }
+    let s = s.trim_end_matches('/');
+    s.strip_suffix(".git").unwrap_or(s).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths_and_urls() {
+        assert_eq!(normalize(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+        assert_eq!(normalize_url("git@github.com:Org/Repo.git"), "github.com/org/repo");
+        assert_eq!(normalize_url("ssh://git@github.com/org/repo"), "github.com/org/repo");
+        assert_eq!(normalize_url("https://github.com/org/repo/"), "github.com/org/repo");
+        assert!(is_remote("github.com/org/repo//deploy?ref=v1"));
+        assert!(!is_remote("../base"));
+    }
+}

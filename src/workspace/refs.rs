@@ -1,0 +1,820 @@
+//! Cross-object references: the table of reference fields of the Flux kinds,
+//! and what each file says about references, kustomize paths, substitution
+//! variables and image-policy markers (extracted once per file, with
+//! absolute ranges).
+
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+
+use super::{ObjectClass, ObjectInfo, Spanned};
+use crate::syntax::{FileDoc, NodeId, NodeKind, Tree};
+use crate::text::TextRange;
+
+/// Where the target of a reference is looked up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NsRule {
+    /// No `namespace` field: the referrer's namespace.
+    Same,
+    /// A `namespace` field, defaulting to the referrer's namespace.
+    Optional,
+    /// The namespace as written; any namespace when not written.
+    AsWritten,
+    /// Not checked (e.g. looked up in the source's namespace).
+    Any,
+}
+
+/// How a reference is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shape {
+    /// A mapping with `name` (and maybe `kind`, `namespace`).
+    Block,
+    /// A plain string that is the name.
+    Scalar,
+}
+
+/// One reference field of the cross-object table.
+#[derive(Debug)]
+pub struct RefField {
+    /// Kinds of the referring object (Flux kinds unless stated otherwise).
+    pub referrers: &'static [&'static str],
+    /// Path from the document root; `[]` stands for every item of a list.
+    pub path: &'static [&'static str],
+    /// Allowed target kinds; empty = any kind.
+    pub kinds: &'static [&'static str],
+    pub default_kind: Option<&'static str>,
+    pub ns: NsRule,
+    pub shape: Shape,
+    /// Rejected across namespaces by `--no-cross-namespace-refs`.
+    pub cross_ns_flag: bool,
+    /// A `dependsOn` entry (checked for cycles).
+    pub depends_on: bool,
+    /// The field as shown to users: `spec.sourceRef`.
+    pub label: &'static str,
+}
+
+const SOURCES_K: &[&str] = &["GitRepository", "OCIRepository", "Bucket", "ExternalArtifact"];
+const SOURCES_CHART: &[&str] = &["HelmRepository", "GitRepository", "Bucket"];
+const CHART_REF: &[&str] = &["OCIRepository", "HelmChart", "ExternalArtifact"];
+const AG_SOURCES: &[&str] = &["GitRepository", "OCIRepository", "Bucket", "HelmChart", "ExternalArtifact"];
+pub const EVENT_KINDS: &[&str] = &[
+    "Bucket",
+    "GitRepository",
+    "Kustomization",
+    "HelmRelease",
+    "HelmChart",
+    "HelmRepository",
+    "ImageRepository",
+    "ImagePolicy",
+    "ImageUpdateAutomation",
+    "OCIRepository",
+    "ArtifactGenerator",
+    "ExternalArtifact",
+];
+const SECRET: &[&str] = &["Secret"];
+const CONFIGMAP: &[&str] = &["ConfigMap"];
+const SA: &[&str] = &["ServiceAccount"];
+const CM_OR_SECRET: &[&str] = &["ConfigMap", "Secret"];
+
+const fn f(
+    referrers: &'static [&'static str],
+    path: &'static [&'static str],
+    kinds: &'static [&'static str],
+    default_kind: Option<&'static str>,
+    ns: NsRule,
+    shape: Shape,
+    cross_ns_flag: bool,
+    label: &'static str,
+) -> RefField {
+    RefField { referrers, path, kinds, default_kind, ns, shape, cross_ns_flag, depends_on: false, label }
+}
+
+const fn dep(referrers: &'static [&'static str], kinds: &'static [&'static str], default_kind: Option<&'static str>, ns: NsRule) -> RefField {
+    RefField {
+        referrers,
+        path: &["spec", "dependsOn", "[]"],
+        kinds,
+        default_kind,
+        ns,
+        shape: Shape::Block,
+        cross_ns_flag: false,
+        depends_on: true,
+        label: "spec.dependsOn",
+    }
+}
+
+use NsRule::*;
+use Shape::*;
+
+const KS: &[&str] = &["Kustomization"];
+const HR: &[&str] = &["HelmRelease"];
+const KS_HR: &[&str] = &["Kustomization", "HelmRelease"];
+const SRC_SECRETS: &[&str] = &["GitRepository", "OCIRepository", "HelmRepository", "Bucket", "Provider", "ImageRepository", "ResourceSetInputProvider"];
+const SA_OWNERS: &[&str] =
+    &["Kustomization", "HelmRelease", "GitRepository", "OCIRepository", "Bucket", "Provider", "ImageRepository", "ResourceSetInputProvider"];
+
+/// Every reference field (see the flux-api reference table).
+pub static FIELDS: &[RefField] = &[
+    f(KS, &["spec", "sourceRef"], SOURCES_K, None, Optional, Block, true, "spec.sourceRef"),
+    dep(KS, KS, Some("Kustomization"), Optional),
+    f(KS, &["spec", "healthChecks", "[]"], &[], None, AsWritten, Block, false, "spec.healthChecks"),
+    f(KS, &["spec", "postBuild", "substituteFrom", "[]"], CM_OR_SECRET, None, Same, Block, false, "spec.postBuild.substituteFrom"),
+    f(KS, &["spec", "decryption", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.decryption.secretRef"),
+    f(KS, &["spec", "decryption", "serviceAccountName"], SA, Some("ServiceAccount"), Same, Scalar, false, "spec.decryption.serviceAccountName"),
+    f(KS_HR, &["spec", "kubeConfig", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.kubeConfig.secretRef"),
+    f(KS_HR, &["spec", "kubeConfig", "configMapRef"], CONFIGMAP, Some("ConfigMap"), Same, Block, false, "spec.kubeConfig.configMapRef"),
+    f(SA_OWNERS, &["spec", "serviceAccountName"], SA, Some("ServiceAccount"), Same, Scalar, false, "spec.serviceAccountName"),
+    f(HR, &["spec", "chart", "spec", "sourceRef"], SOURCES_CHART, Some("HelmRepository"), Optional, Block, true, "spec.chart.spec.sourceRef"),
+    f(HR, &["spec", "chartRef"], CHART_REF, None, Optional, Block, true, "spec.chartRef"),
+    f(HR, &["spec", "chart", "spec", "verify", "secretRef"], SECRET, Some("Secret"), Any, Block, false, "spec.chart.spec.verify.secretRef"),
+    dep(HR, HR, Some("HelmRelease"), Optional),
+    f(HR, &["spec", "valuesFrom", "[]"], CM_OR_SECRET, None, Same, Block, false, "spec.valuesFrom"),
+    f(&["HelmChart"], &["spec", "sourceRef"], SOURCES_CHART, None, Same, Block, false, "spec.sourceRef"),
+    f(&["HelmChart"], &["spec", "verify", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.verify.secretRef"),
+    f(&["GitRepository"], &["spec", "include", "[]", "repository"], &["GitRepository"], Some("GitRepository"), Same, Block, false, "spec.include.repository"),
+    f(SRC_SECRETS, &["spec", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.secretRef"),
+    f(SRC_SECRETS, &["spec", "certSecretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.certSecretRef"),
+    f(SRC_SECRETS, &["spec", "proxySecretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.proxySecretRef"),
+    f(&["GitRepository", "OCIRepository"], &["spec", "verify", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.verify.secretRef"),
+    f(&["OCIRepository"], &["spec", "verify", "trustedRootSecretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.verify.trustedRootSecretRef"),
+    f(&["Bucket"], &["spec", "sts", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.sts.secretRef"),
+    f(&["Bucket"], &["spec", "sts", "certSecretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.sts.certSecretRef"),
+    f(&["Receiver"], &["spec", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.secretRef"),
+    f(&["ArtifactGenerator"], &["spec", "sources", "[]"], AG_SOURCES, None, Optional, Block, true, "spec.sources"),
+    f(&["Alert"], &["spec", "providerRef"], &["Provider"], Some("Provider"), Same, Block, false, "spec.providerRef"),
+    f(&["Alert"], &["spec", "eventSources", "[]"], EVENT_KINDS, None, Optional, Block, true, "spec.eventSources"),
+    f(&["Receiver"], &["spec", "resources", "[]"], EVENT_KINDS, None, Optional, Block, true, "spec.resources"),
+    f(&["ImagePolicy"], &["spec", "imageRepositoryRef"], &["ImageRepository"], Some("ImageRepository"), Optional, Block, true, "spec.imageRepositoryRef"),
+    f(&["ImageUpdateAutomation"], &["spec", "sourceRef"], &["GitRepository"], Some("GitRepository"), Optional, Block, true, "spec.sourceRef"),
+    f(&["ImageUpdateAutomation"], &["spec", "git", "commit", "signingKey", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.git.commit.signingKey.secretRef"),
+    f(&["FluxInstance"], &["spec", "sync", "pullSecret"], SECRET, Some("Secret"), Same, Scalar, false, "spec.sync.pullSecret"),
+    f(&["FluxInstance"], &["spec", "distribution", "imagePullSecret"], SECRET, Some("Secret"), Same, Scalar, false, "spec.distribution.imagePullSecret"),
+    f(&["FluxInstance"], &["spec", "distribution", "artifactPullSecret"], SECRET, Some("Secret"), Same, Scalar, false, "spec.distribution.artifactPullSecret"),
+    f(&["ResourceSet"], &["spec", "inputsFrom", "[]"], &["ResourceSetInputProvider"], Some("ResourceSetInputProvider"), Same, Block, false, "spec.inputsFrom"),
+    dep(&["ResourceSet"], &[], None, AsWritten),
+];
+
+/// The fields a kind refers through.
+pub fn fields_of(kind: &str) -> impl Iterator<Item = (usize, &'static RefField)> + '_ {
+    FIELDS.iter().enumerate().filter(move |(_, f)| f.referrers.contains(&kind))
+}
+
+/// A reference written in a file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RefInfo {
+    /// Index of the referring object in the file summary.
+    pub object: usize,
+    /// Index in [`FIELDS`].
+    pub field: usize,
+    pub kind: Option<Spanned<String>>,
+    /// The name (an empty span at the block when no name is written).
+    pub name: Spanned<String>,
+    pub namespace: Option<Spanned<String>>,
+    /// The whole reference (the mapping, or the scalar).
+    pub block: TextRange,
+    /// `optional: true` (valuesFrom, substituteFrom).
+    pub optional: bool,
+    /// Written with a label selector (`matchLabels`/`selector`) instead of a name.
+    pub selector: bool,
+}
+
+impl RefInfo {
+    pub fn spec(&self) -> &'static RefField {
+        &FIELDS[self.field]
+    }
+    /// The kind the reference points to: as written, else the field's default.
+    pub fn target_kind(&self) -> Option<&str> {
+        match &self.kind {
+            Some(k) if !k.value.is_empty() => Some(k.value.as_str()),
+            _ => self.spec().default_kind,
+        }
+    }
+    /// Names the server does not resolve: wildcards and templates.
+    pub fn is_templated(&self) -> bool {
+        is_templated(&self.name.value) || self.namespace.as_ref().is_some_and(|n| is_templated(&n.value))
+    }
+}
+
+pub fn is_templated(s: &str) -> bool {
+    s.contains('*') || s.contains("${") || s.contains("{{") || s.contains("<%")
+}
+
+/// Why a path of a kustomization file is there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PathRole {
+    Resource,
+    Component,
+    Patch,
+    Generator,
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PathRef {
+    pub value: String,
+    pub range: TextRange,
+    pub role: PathRole,
+    /// The key it was found under, for messages.
+    pub field: &'static str,
+}
+
+/// A kustomize `kustomization.yaml`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct KustomizeInfo {
+    pub namespace: Option<Spanned<String>>,
+    pub paths: Vec<PathRef>,
+}
+
+/// Where a Flux Kustomization (or a FluxInstance sync) gets its files.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Applier {
+    pub object: usize,
+    /// `spec.path`; None = the source's root.
+    pub path: Option<Spanned<String>>,
+    pub target_namespace: Option<String>,
+    /// `spec.postBuild` is set: variables are substituted.
+    pub post_build: bool,
+    /// `postBuild.substitute`: (key, value).
+    pub substitute: Vec<(Spanned<String>, String)>,
+    pub components: Vec<Spanned<String>>,
+    /// Index in `refs` of the `spec.sourceRef`; None for a FluxInstance sync
+    /// (always the bootstrap repository).
+    pub source_ref: Option<usize>,
+}
+
+/// An object that another object creates (an ExternalArtifact of an
+/// ArtifactGenerator, the Secret of an ExternalSecret, the sources of a
+/// FluxInstance sync, kustomize generators...).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Produced {
+    pub object: usize,
+    pub kind: String,
+    pub name: Spanned<String>,
+    /// Explicit namespace; None = the producer's namespace.
+    pub namespace: Option<String>,
+    /// The data keys are unknown (generated from files).
+    pub opaque: bool,
+}
+
+/// A `${VAR}` in a file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VarUse {
+    /// `${...}` as a whole.
+    pub range: TextRange,
+    pub name: String,
+    pub name_range: TextRange,
+    pub has_default: bool,
+    pub object: Option<usize>,
+}
+
+/// `# {"$imagepolicy": "ns:name[:tag|:name|:digest]"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ImageMarker {
+    /// The string inside the quotes.
+    pub range: TextRange,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub name_range: TextRange,
+    pub suffix: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GitSource {
+    pub object: usize,
+    pub url: String,
+    pub branch: Option<String>,
+}
+
+/// Everything about references that a file says.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct RefSummary {
+    pub refs: Vec<RefInfo>,
+    pub kustomize: Option<KustomizeInfo>,
+    pub appliers: Vec<Applier>,
+    pub produced: Vec<Produced>,
+    /// (object, data keys) of ConfigMaps and Secrets.
+    pub data_keys: Vec<(usize, Vec<Spanned<String>>)>,
+    /// Objects encrypted with SOPS (a top-level `sops` key).
+    pub sops: Vec<usize>,
+    pub git_sources: Vec<GitSource>,
+    pub vars: Vec<VarUse>,
+    pub markers: Vec<ImageMarker>,
+    /// The file sets `--no-cross-namespace-refs` on a controller.
+    pub no_cross_ns: bool,
+}
+
+fn h<T: Hash>(s: &mut std::collections::hash_map::DefaultHasher, v: T) {
+    v.hash(s)
+}
+
+fn sv(s: &Option<Spanned<String>>) -> Option<&str> {
+    s.as_ref().map(|s| s.value.as_str())
+}
+
+impl RefSummary {
+    /// A hash of what other files can see, without positions.
+    pub fn key(&self) -> u64 {
+        let mut s = std::collections::hash_map::DefaultHasher::new();
+        for r in &self.refs {
+            h(&mut s, (r.object, r.field, sv(&r.kind), &r.name.value, sv(&r.namespace), r.optional, r.selector));
+        }
+        h(&mut s, 1u8);
+        if let Some(k) = &self.kustomize {
+            h(&mut s, sv(&k.namespace));
+            for p in &k.paths {
+                h(&mut s, (&p.value, p.role, p.field));
+            }
+        }
+        h(&mut s, 2u8);
+        for a in &self.appliers {
+            h(&mut s, (a.object, sv(&a.path), &a.target_namespace, a.post_build, a.source_ref));
+            for (k, v) in &a.substitute {
+                h(&mut s, (&k.value, v));
+            }
+            for c in &a.components {
+                h(&mut s, &c.value);
+            }
+        }
+        h(&mut s, 3u8);
+        for p in &self.produced {
+            h(&mut s, (p.object, &p.kind, &p.name.value, &p.namespace, p.opaque));
+        }
+        for (o, keys) in &self.data_keys {
+            h(&mut s, o);
+            for k in keys {
+                h(&mut s, &k.value);
+            }
+        }
+        h(&mut s, (&self.sops, &self.git_sources, self.no_cross_ns));
+        for m in &self.markers {
+            h(&mut s, (&m.namespace, &m.name));
+        }
+        s.finish()
+    }
+}
+
+fn resolved(tree: &Tree, id: NodeId) -> NodeId {
+    tree.resolve_alias(id).unwrap_or(id)
+}
+
+fn walk(tree: &Tree, at: NodeId, path: &[&str], out: &mut Vec<NodeId>) {
+    let at = resolved(tree, at);
+    match path.split_first() {
+        None => out.push(at),
+        Some((&"[]", rest)) => {
+            for &i in tree.items(at) {
+                walk(tree, i, rest, out);
+            }
+        }
+        Some((k, rest)) => {
+            if let Some(v) = tree.get(at, k) {
+                walk(tree, v, rest, out);
+            }
+        }
+    }
+}
+
+/// Nodes at `path` (with `[]` for list items) from the document root.
+pub fn nodes_at(tree: &Tree, path: &[&str]) -> Vec<NodeId> {
+    let mut out = Vec::new();
+    if let Some(r) = tree.root {
+        walk(tree, r, path, &mut out);
+    }
+    out
+}
+
+fn str_at(tree: &Tree, doc: &FileDoc, map: NodeId, key: &str) -> Option<Spanned<String>> {
+    let v = resolved(tree, tree.get(map, key)?);
+    let s = tree.scalar(v)?;
+    Some(Spanned { value: s.to_string(), range: doc.abs(tree.node(v).range) })
+}
+
+fn is_kustomize_file(path: &Path) -> bool {
+    matches!(path.file_name().and_then(|n| n.to_str()), Some("kustomization.yaml" | "kustomization.yml" | "Kustomization"))
+}
+
+pub fn kustomize_file_name(path: &Path) -> bool {
+    is_kustomize_file(path)
+}
+
+/// Extracts the references of one file.
+pub fn extract(path: &Path, text: &str, docs: &[FileDoc], objects: &[ObjectInfo]) -> RefSummary {
+    let mut out = RefSummary::default();
+    for (oi, obj) in objects.iter().enumerate() {
+        let Some(doc) = docs.get(obj.doc) else { continue };
+        let tree = &doc.parsed.tree;
+        let kind = obj.kind_str();
+        if obj.class == ObjectClass::Flux {
+            extract_refs(oi, kind, tree, doc, &mut out);
+            extract_flux_extra(oi, obj, kind, tree, doc, &mut out);
+        }
+        if obj.class == ObjectClass::KubeRef && matches!(kind, "Secret" | "ConfigMap") {
+            let mut keys = Vec::new();
+            for field in ["data", "stringData", "binaryData"] {
+                if let Some(m) = tree.lookup(&[field]) {
+                    for e in tree.entries(resolved(tree, m)) {
+                        if let Some(k) = tree.scalar(e.key) {
+                            keys.push(Spanned { value: k.to_string(), range: doc.abs(tree.node(e.key).range) });
+                        }
+                    }
+                }
+            }
+            out.data_keys.push((oi, keys));
+        }
+        if tree.lookup(&["sops"]).is_some() {
+            out.sops.push(oi);
+        }
+        extract_produced_other(oi, obj, kind, tree, doc, &mut out);
+        if obj.class == ObjectClass::Kustomize || (oi == 0 && is_kustomize_file(path) && obj.class == ObjectClass::NotKube) {
+            extract_kustomize(oi, tree, doc, &mut out);
+        }
+        let disabled = tree
+            .lookup(&["metadata", "annotations", "kustomize.toolkit.fluxcd.io/substitute"])
+            .and_then(|v| tree.scalar(v))
+            == Some("disabled");
+        if !disabled && obj.class != ObjectClass::Kustomize && obj.class != ObjectClass::NotKube {
+            extract_vars(Some(oi), doc, &mut out);
+        }
+    }
+    for doc in docs {
+        for c in &doc.parsed.comments {
+            let t = doc.parsed.comment_text(*c);
+            if let Some(m) = parse_marker(t, doc.abs(*c).start) {
+                out.markers.push(m);
+            }
+        }
+    }
+    if let Some(i) = text.find("--no-cross-namespace-refs") {
+        let rest = &text[i + "--no-cross-namespace-refs".len()..];
+        let line_start = text[..i].rfind('\n').map(|x| x + 1).unwrap_or(0);
+        let commented = text[line_start..i].trim_start().starts_with('#');
+        if !rest.starts_with("=false") && !commented {
+            out.no_cross_ns = true;
+        }
+    }
+    out
+}
+
+fn extract_refs(oi: usize, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut RefSummary) {
+    for (fi, field) in fields_of(kind) {
+        for node in nodes_at(tree, field.path) {
+            let n = tree.node(node);
+            match field.shape {
+                Shape::Scalar => {
+                    let Some(s) = tree.scalar(node) else { continue };
+                    if s.is_empty() {
+                        continue;
+                    }
+                    let r = doc.abs(n.range);
+                    out.refs.push(RefInfo {
+                        object: oi,
+                        field: fi,
+                        kind: None,
+                        name: Spanned { value: s.to_string(), range: r },
+                        namespace: None,
+                        block: r,
+                        optional: false,
+                        selector: false,
+                    });
+                }
+                Shape::Block => {
+                    if !matches!(n.kind, NodeKind::Map { .. }) {
+                        continue;
+                    }
+                    let block = doc.abs(n.range);
+                    let name = str_at(tree, doc, node, "name");
+                    let selector = tree.get(node, "matchLabels").is_some() || tree.get(node, "selector").is_some();
+                    let name = match name {
+                        Some(n) => n,
+                        None if selector => continue,
+                        None => Spanned { value: String::new(), range: TextRange::empty(block.start) },
+                    };
+                    let optional = tree.get(node, "optional").and_then(|v| tree.scalar(v)) == Some("true");
+                    out.refs.push(RefInfo {
+                        object: oi,
+                        field: fi,
+                        kind: str_at(tree, doc, node, "kind"),
+                        name,
+                        namespace: str_at(tree, doc, node, "namespace"),
+                        block,
+                        optional,
+                        selector,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut RefSummary) {
+    let spanned = |path: &[&str]| {
+        let (v, r) = tree.lookup_str(path)?;
+        Some(Spanned { value: v.to_string(), range: doc.abs(r) })
+    };
+    match kind {
+        "Kustomization" => {
+            let source_ref = out.refs.iter().position(|r| r.object == oi && r.spec().label == "spec.sourceRef");
+            let mut substitute = Vec::new();
+            if let Some(m) = tree.lookup(&["spec", "postBuild", "substitute"]) {
+                for e in tree.entries(resolved(tree, m)) {
+                    let Some(k) = tree.scalar(e.key) else { continue };
+                    let v = e.value.and_then(|v| tree.scalar(resolved(tree, v))).unwrap_or("");
+                    substitute.push((Spanned { value: k.to_string(), range: doc.abs(tree.node(e.key).range) }, v.to_string()));
+                }
+            }
+            let components = nodes_at(tree, &["spec", "components", "[]"])
+                .into_iter()
+                .filter_map(|n| Some(Spanned { value: tree.scalar(n)?.to_string(), range: doc.abs(tree.node(n).range) }))
+                .collect();
+            out.appliers.push(Applier {
+                object: oi,
+                path: spanned(&["spec", "path"]),
+                target_namespace: spanned(&["spec", "targetNamespace"]).map(|s| s.value),
+                post_build: tree.lookup(&["spec", "postBuild"]).is_some(),
+                substitute,
+                components,
+                source_ref,
+            });
+        }
+        "GitRepository" => {
+            if let Some(url) = spanned(&["spec", "url"]) {
+                out.git_sources.push(GitSource {
+                    object: oi,
+                    url: url.value,
+                    branch: spanned(&["spec", "ref", "branch"]).map(|s| s.value),
+                });
+            }
+        }
+        "ArtifactGenerator" => {
+            for n in nodes_at(tree, &["spec", "artifacts", "[]"]) {
+                if let Some(name) = str_at(tree, doc, n, "name") {
+                    out.produced.push(Produced { object: oi, kind: "ExternalArtifact".into(), name, namespace: None, opaque: false });
+                }
+            }
+        }
+        "FluxInstance" => {
+            if let Some(sync) = tree.lookup(&["spec", "sync"]) {
+                let ns = obj.namespace.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| "flux-system".into());
+                let name = str_at(tree, doc, sync, "name")
+                    .unwrap_or(Spanned { value: ns.clone(), range: doc.abs(tree.node(sync).range) });
+                let src_kind = str_at(tree, doc, sync, "kind").map(|s| s.value).unwrap_or_else(|| "GitRepository".into());
+                out.produced.push(Produced { object: oi, kind: src_kind, name: name.clone(), namespace: None, opaque: false });
+                out.produced.push(Produced { object: oi, kind: "Kustomization".into(), name, namespace: None, opaque: false });
+                out.appliers.push(Applier {
+                    object: oi,
+                    path: str_at(tree, doc, sync, "path"),
+                    target_namespace: None,
+                    post_build: false,
+                    substitute: Vec::new(),
+                    components: Vec::new(),
+                    source_ref: None,
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+fn extract_produced_other(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut RefSummary) {
+    let group = obj.group();
+    let secret = |name: Option<Spanned<String>>, out: &mut RefSummary| {
+        if let Some(name) = name.or_else(|| obj.name.clone()) {
+            out.produced.push(Produced { object: oi, kind: "Secret".into(), name, namespace: None, opaque: true });
+        }
+    };
+    let spanned = |path: &[&str]| {
+        let (v, r) = tree.lookup_str(path)?;
+        Some(Spanned { value: v.to_string(), range: doc.abs(r) })
+    };
+    match (group, kind) {
+        ("external-secrets.io", "ExternalSecret") => secret(spanned(&["spec", "target", "name"]), out),
+        ("bitnami.com", "SealedSecret") => secret(spanned(&["spec", "template", "metadata", "name"]), out),
+        ("cert-manager.io", "Certificate") => {
+            if let Some(n) = spanned(&["spec", "secretName"]) {
+                secret(Some(n), out)
+            }
+        }
+        ("onepassword.com", "OnePasswordItem") => secret(None, out),
+        _ => {}
+    }
+}
+
+fn extract_kustomize(oi: usize, tree: &Tree, doc: &FileDoc, out: &mut RefSummary) {
+    let mut k = KustomizeInfo { namespace: str_at(tree, doc, tree.root.unwrap_or(0), "namespace"), paths: Vec::new() };
+    if tree.root.is_none() {
+        return;
+    }
+    let add = |n: NodeId, role: PathRole, field: &'static str, k: &mut KustomizeInfo| {
+        let Some(s) = tree.scalar(n) else { return };
+        k.paths.push(PathRef { value: s.to_string(), range: doc.abs(tree.node(n).range), role, field });
+    };
+    for (key, role) in [
+        ("resources", PathRole::Resource),
+        ("bases", PathRole::Resource),
+        ("components", PathRole::Component),
+        ("crds", PathRole::Other),
+        ("patchesStrategicMerge", PathRole::Patch),
+        ("transformers", PathRole::Other),
+        ("generators", PathRole::Other),
+        ("validators", PathRole::Other),
+    ] {
+        for n in nodes_at(tree, &[key, "[]"]) {
+            let field: &'static str = key;
+            // inline patches and transformer configs are not paths
+            if tree.scalar(n).is_some_and(|s| s.contains('\n') || s.contains(": ")) {
+                continue;
+            }
+            add(n, role, field, &mut k);
+        }
+    }
+    for (list, role) in [("patches", PathRole::Patch), ("patchesJson6902", PathRole::Patch), ("replacements", PathRole::Other)] {
+        for item in nodes_at(tree, &[list, "[]"]) {
+            if let Some(p) = tree.get(item, "path") {
+                add(resolved(tree, p), role, list, &mut k);
+            }
+        }
+    }
+    for gen_key in ["configMapGenerator", "secretGenerator"] {
+        let gkind = if gen_key == "configMapGenerator" { "ConfigMap" } else { "Secret" };
+        for item in nodes_at(tree, &[gen_key, "[]"]) {
+            for field in ["files", "envs"] {
+                for n in nodes_at_from(tree, item, &[field, "[]"]) {
+                    let Some(s) = tree.scalar(n) else { continue };
+                    // `key=path`
+                    let (off, p) = match s.split_once('=') {
+                        Some((a, b)) => (a.len() + 1, b),
+                        None => (0, s),
+                    };
+                    let r = doc.abs(tree.node(n).range);
+                    let quoted = (r.len() > s.len()) as usize;
+                    let start = r.start + quoted + off;
+                    k.paths.push(PathRef {
+                        value: p.to_string(),
+                        range: TextRange::new(start.min(r.end), (start + p.len()).min(r.end)),
+                        role: PathRole::Generator,
+                        field: gen_key,
+                    });
+                }
+            }
+            if let Some(e) = tree.get(item, "env") {
+                add(resolved(tree, e), PathRole::Generator, gen_key, &mut k);
+            }
+            if let Some(name) = str_at(tree, doc, item, "name") {
+                let namespace = str_at(tree, doc, item, "namespace").map(|s| s.value);
+                out.produced.push(Produced { object: oi, kind: gkind.into(), name, namespace, opaque: true });
+            }
+        }
+    }
+    for item in nodes_at(tree, &["helmCharts", "[]"]) {
+        if let Some(p) = tree.get(item, "valuesFile") {
+            add(resolved(tree, p), PathRole::Other, "helmCharts", &mut k);
+        }
+    }
+    out.kustomize = Some(k);
+}
+
+fn nodes_at_from(tree: &Tree, at: NodeId, path: &[&str]) -> Vec<NodeId> {
+    let mut out = Vec::new();
+    walk(tree, at, path, &mut out);
+    out
+}
+
+/// Finds `${VAR}` in a document's text, outside comments.
+fn extract_vars(object: Option<usize>, doc: &FileDoc, out: &mut RefSummary) {
+    let text = &doc.parsed.text;
+    let comments = &doc.parsed.comments;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(p) = text[i..].find("${") {
+        let at = i + p;
+        i = at + 2;
+        if comments.iter().any(|c| c.contains(at)) {
+            continue;
+        }
+        if at > 0 && bytes[at - 1] == b'$' {
+            continue; // `$${VAR}` is an escape
+        }
+        let Some(close) = text[at + 2..].find(['}', '\n']) else { continue };
+        let end = at + 2 + close;
+        if bytes[end] != b'}' {
+            continue;
+        }
+        let inner = &text[at + 2..end];
+        let name_len = inner.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+        let name = &inner[..name_len];
+        if name.is_empty() || name.as_bytes()[0].is_ascii_digit() {
+            continue;
+        }
+        let rest = &inner[name_len..];
+        let has_default = rest.starts_with(":=") || rest.starts_with(":-") || rest.starts_with('=') || rest.starts_with('-');
+        out.vars.push(VarUse {
+            range: doc.abs(TextRange::new(at, end + 1)),
+            name: name.to_string(),
+            name_range: doc.abs(TextRange::new(at + 2, at + 2 + name_len)),
+            has_default,
+            object,
+        });
+        i = end + 1;
+    }
+}
+
+/// Parses a setter comment `# {"$imagepolicy": "ns:name:tag"}` starting at
+/// absolute offset `base`.
+pub fn parse_marker(comment: &str, base: usize) -> Option<ImageMarker> {
+    let k = comment.find("\"$imagepolicy\"")?;
+    let after = &comment[k + "\"$imagepolicy\"".len()..];
+    let colon = after.find(':')?;
+    let rest = &after[colon + 1..];
+    let q = rest.find('"')?;
+    if !rest[..q].trim().is_empty() {
+        return None;
+    }
+    let val_start_rel = k + "\"$imagepolicy\"".len() + colon + 1 + q + 1;
+    let val_len = comment[val_start_rel..].find('"').unwrap_or(comment.len() - val_start_rel);
+    let value = &comment[val_start_rel..val_start_rel + val_len];
+    let start = base + val_start_rel;
+    let parts: Vec<&str> = value.split(':').collect();
+    let (namespace, name, name_off, suffix) = match parts.as_slice() {
+        [name] => (None, *name, 0, None),
+        [ns, name] => (Some(ns.to_string()), *name, ns.len() + 1, None),
+        [ns, name, suffix, ..] => (Some(ns.to_string()), *name, ns.len() + 1, Some(suffix.to_string())),
+        [] => return None,
+    };
+    Some(ImageMarker {
+        range: TextRange::new(start, start + val_len),
+        namespace,
+        name: name.to_string(),
+        name_range: TextRange::new(start + name_off, start + name_off + name.len()),
+        suffix,
+    })
+}
+
+/// One-letter edits between two names (Levenshtein distance, capped).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > 2 {
+        return 3;
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=m {
+        d[0][j] = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            // a transposition counts as one edit
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[n][m]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::SyntaxFile;
+    use crate::workspace::object_of;
+
+    fn summary(path: &str, src: &str) -> RefSummary {
+        let f = SyntaxFile::parse(src, None);
+        let objs: Vec<_> = f.docs.iter().enumerate().map(|(i, d)| object_of(i, d)).collect();
+        extract(Path::new(path), src, &f.docs, &objs)
+    }
+
+    #[test]
+    fn extracts_refs_with_ranges_and_defaults() {
+        let src = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: a\nspec:\n  chart:\n    spec:\n      sourceRef:\n        name: repo\n  dependsOn:\n    - name: b\n      namespace: x\n  valuesFrom:\n    - kind: Secret\n      name: vals\n      optional: true\n";
+        let s = summary("/a.yaml", src);
+        assert_eq!(s.refs.len(), 3);
+        let r = &s.refs[0];
+        assert_eq!(r.target_kind(), Some("HelmRepository"));
+        assert_eq!(&src[r.name.range.start..r.name.range.end], "repo");
+        assert_eq!(s.refs[1].namespace.as_ref().unwrap().value, "x");
+        assert!(s.refs[2].optional);
+    }
+
+    #[test]
+    fn vars_markers_and_kustomize_paths() {
+        let src = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c # ${NOT}\ndata:\n  a: ${A}\n  b: $${B}\n  c: ${C:=x}\n  image: ghcr.io/x:1 # {\"$imagepolicy\": \"flux-system:app:tag\"}\n";
+        let s = summary("/a.yaml", src);
+        let names: Vec<_> = s.vars.iter().map(|v| (v.name.as_str(), v.has_default)).collect();
+        assert_eq!(names, vec![("A", false), ("C", true)]);
+        let m = &s.markers[0];
+        assert_eq!(&src[m.name_range.start..m.name_range.end], "app");
+        assert_eq!(m.suffix.as_deref(), Some("tag"));
+        let k = summary("/d/kustomization.yaml", "resources:\n  - a.yaml\n  - ../b\npatches:\n  - path: p.yaml\nconfigMapGenerator:\n  - name: v\n    files:\n      - key=f.txt\n");
+        let paths: Vec<_> = k.kustomize.unwrap().paths.iter().map(|p| p.value.clone()).collect();
+        assert_eq!(paths, vec!["a.yaml", "../b", "p.yaml", "f.txt"]);
+        assert_eq!(edit_distance("podinfo", "podinf0"), 1);
+        assert_eq!(edit_distance("podinfo", "podifno"), 1);
+        assert_eq!(edit_distance("abc", "xyz"), 3);
+    }
+}

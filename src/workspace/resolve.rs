@@ -1,0 +1,626 @@
+//! The workspace-wide reference model: every object that can be referred to
+//! (objects of the files, objects other objects create, the bootstrap
+//! objects), effective namespaces, which files each Flux Kustomization
+//! applies, every reference resolved, the reverse index and dependency
+//! cycles. Built once after a summary changed, next to the ObjectIndex.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::namespaces::{GitInfo, Layout, git_info, normalize, normalize_url};
+use super::refs::{NsRule, RefInfo, edit_distance, is_templated};
+use super::{FileData, ObjectClass};
+use crate::text::TextRange;
+
+pub type TargetId = usize;
+
+/// Where a referable object comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// An object of a file (index in its summary).
+    Object { path: PathBuf, object: usize },
+    /// Created by another object (index in `refs.produced`).
+    Produced { path: PathBuf, object: usize, produced: usize },
+    /// Created by `flux bootstrap` or the Flux installation.
+    Bootstrap,
+}
+
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub kind: String,
+    pub name: String,
+    /// None = unknown (matches every namespace).
+    pub ns: Option<String>,
+    pub origin: Origin,
+    /// Defined in a patch file (a partial object).
+    pub patch: bool,
+}
+
+impl Target {
+    pub fn path(&self) -> Option<&Path> {
+        match &self.origin {
+            Origin::Object { path, .. } | Origin::Produced { path, .. } => Some(path),
+            Origin::Bootstrap => None,
+        }
+    }
+    pub fn label(&self) -> String {
+        match &self.ns {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// The outcome of resolving one reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    /// Not resolved by design: templated or wildcard names, selectors,
+    /// kinds the server does not know.
+    Skipped,
+    /// The written kind is not allowed for the field.
+    WrongKind,
+    /// Found, but only in other namespaces.
+    OtherNamespace(Vec<TargetId>),
+    /// Not found; maybe a name one edit away.
+    Unresolved { suggestion: Option<String> },
+    /// Found in another namespace while `--no-cross-namespace-refs` is set.
+    CrossNamespaceBlocked,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    /// The kind looked for (None = every allowed kind).
+    pub kind: Option<String>,
+    /// The namespace looked in (None = any).
+    pub ns: Option<String>,
+    /// Matching targets, nearest first.
+    pub targets: Vec<TargetId>,
+    pub status: Status,
+}
+
+/// A place that refers to a target.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Site {
+    /// `refs.refs[i]` of a file.
+    Ref(PathBuf, usize),
+    /// `refs.markers[i]` of a file.
+    Marker(PathBuf, usize),
+}
+
+/// Where the files of a Flux Kustomization come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApplierDir {
+    /// The source is another repository or artifact: nothing to check.
+    Unknown,
+    /// Found in this repository.
+    Found(PathBuf),
+    /// The source is this repository but the path does not exist; the
+    /// directories it was looked up in.
+    Missing(Vec<PathBuf>),
+}
+
+#[derive(Debug, Default)]
+pub struct RefModel {
+    pub targets: Vec<Target>,
+    by_kind_name: HashMap<(String, String), Vec<TargetId>>,
+    by_kind: HashMap<String, Vec<TargetId>>,
+    object_target: HashMap<(PathBuf, usize), TargetId>,
+    pub layout: Layout,
+    /// Namespace of a file's objects without `metadata.namespace`, with what set it.
+    file_ns: HashMap<PathBuf, (String, String)>,
+    /// file → (file, applier index) of the Flux Kustomizations applying it.
+    pub applied_by: HashMap<PathBuf, Vec<(PathBuf, usize)>>,
+    pub applier_dirs: HashMap<(PathBuf, usize), ApplierDir>,
+    resolutions: HashMap<(PathBuf, usize), Resolution>,
+    marker_res: HashMap<(PathBuf, usize), Resolution>,
+    refs_to: HashMap<TargetId, Vec<Site>>,
+    /// (file, ref index) of a dependsOn in a cycle → the cycle as text.
+    pub cycles: HashMap<(PathBuf, usize), String>,
+    pub no_cross_ns: bool,
+    pub git: Vec<GitInfo>,
+}
+
+/// Service accounts of the Flux controllers in `flux-system`.
+const CONTROLLER_SAS: &[&str] = &[
+    "kustomize-controller",
+    "helm-controller",
+    "source-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+    "source-watcher",
+    "flux-operator",
+];
+
+pub fn is_flux_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "GitRepository"
+            | "OCIRepository"
+            | "HelmRepository"
+            | "HelmChart"
+            | "Bucket"
+            | "ExternalArtifact"
+            | "Kustomization"
+            | "HelmRelease"
+            | "Provider"
+            | "Alert"
+            | "Receiver"
+            | "ImageRepository"
+            | "ImagePolicy"
+            | "ImageUpdateAutomation"
+            | "ArtifactGenerator"
+            | "FluxInstance"
+            | "ResourceSet"
+            | "ResourceSetInputProvider"
+    )
+}
+
+/// Objects often created outside the repository (by hand, by other tools).
+pub fn is_core_kind(kind: &str) -> bool {
+    matches!(kind, "Secret" | "ConfigMap" | "ServiceAccount")
+}
+
+fn common_prefix(a: &Path, b: &Path) -> usize {
+    a.components().zip(b.components()).take_while(|(x, y)| x == y).count()
+}
+
+impl RefModel {
+    pub fn build(roots: &[PathBuf], files: &HashMap<PathBuf, Arc<FileData>>) -> RefModel {
+        let mut m = RefModel { layout: Layout::build(files), ..Default::default() };
+        for r in roots {
+            if let Some(g) = git_info(r) {
+                if !m.git.iter().any(|x| x.root == g.root) {
+                    m.git.push(g);
+                }
+            }
+        }
+        m.no_cross_ns = files.values().any(|f| f.summary.refs.no_cross_ns);
+        for (p, (ns, k)) in &m.layout.kustomize_ns {
+            m.file_ns.insert(p.clone(), (ns.clone(), format!("`namespace` of {}", k.display())));
+        }
+        let mut paths: Vec<&PathBuf> = files.keys().collect();
+        paths.sort();
+        m.add_targets(&paths, files);
+        m.compute_appliers(&paths, files, roots);
+        // namespaces given by Flux Kustomizations: update targets
+        for t in &mut m.targets {
+            if t.ns.is_none() {
+                if let Origin::Object { path, .. } = &t.origin {
+                    t.ns = m.file_ns.get(path).map(|x| x.0.clone());
+                }
+            }
+        }
+        m.resolve_all(&paths, files);
+        m.find_cycles(files);
+        m
+    }
+
+    fn push_target(&mut self, t: Target) -> TargetId {
+        let id = self.targets.len();
+        self.by_kind_name.entry((t.kind.clone(), t.name.clone())).or_default().push(id);
+        self.by_kind.entry(t.kind.clone()).or_default().push(id);
+        if let Origin::Object { path, object } = &t.origin {
+            self.object_target.insert((path.clone(), *object), id);
+        }
+        self.targets.push(t);
+        id
+    }
+
+    /// The namespace of an object: `metadata.namespace`, else inferred.
+    pub fn object_ns(&self, file: &FileData, object: usize) -> Option<String> {
+        let o = file.summary.objects.get(object)?;
+        o.namespace
+            .as_ref()
+            .map(|n| n.value.clone())
+            .or_else(|| self.file_ns.get(&file.path).map(|x| x.0.clone()))
+    }
+
+    /// Where an object's namespace comes from, for hovers.
+    pub fn ns_origin(&self, file: &FileData, object: usize) -> Option<String> {
+        let o = file.summary.objects.get(object)?;
+        if o.namespace.is_some() {
+            return Some("`metadata.namespace`".into());
+        }
+        self.file_ns.get(&file.path).map(|x| x.1.clone())
+    }
+
+    fn add_targets(&mut self, paths: &[&PathBuf], files: &HashMap<PathBuf, Arc<FileData>>) {
+        for p in paths {
+            let f = &files[*p];
+            let patch = self.layout.patch_files.contains(*p);
+            for (i, o) in f.summary.objects.iter().enumerate() {
+                if matches!(o.class, ObjectClass::NotKube | ObjectClass::Kustomize) {
+                    continue;
+                }
+                let Some(name) = &o.name else { continue };
+                let ns = self.object_ns(f, i);
+                self.push_target(Target {
+                    kind: o.kind_str().to_string(),
+                    name: name.value.clone(),
+                    ns,
+                    origin: Origin::Object { path: (*p).clone(), object: i },
+                    patch,
+                });
+            }
+            for (pi, pr) in f.summary.refs.produced.iter().enumerate() {
+                let ns = pr.namespace.clone().or_else(|| self.object_ns(f, pr.object)).or_else(|| {
+                    // kustomize generators take the kustomization's namespace
+                    f.summary.refs.kustomize.as_ref().and_then(|k| k.namespace.as_ref().map(|n| n.value.clone()))
+                });
+                self.push_target(Target {
+                    kind: pr.kind.clone(),
+                    name: pr.name.value.clone(),
+                    ns,
+                    origin: Origin::Produced { path: (*p).clone(), object: pr.object, produced: pi },
+                    patch: false,
+                });
+            }
+        }
+        let boot = |kind: &str, name: &str, ns: Option<&str>| Target {
+            kind: kind.into(),
+            name: name.into(),
+            ns: ns.map(str::to_string),
+            origin: Origin::Bootstrap,
+            patch: false,
+        };
+        for kind in ["GitRepository", "OCIRepository", "Bucket", "Kustomization"] {
+            if self.lookup(kind, "flux-system").is_empty() {
+                self.push_target(boot(kind, "flux-system", Some("flux-system")));
+            }
+        }
+        for sa in CONTROLLER_SAS {
+            self.push_target(boot("ServiceAccount", sa, Some("flux-system")));
+        }
+        self.push_target(boot("ServiceAccount", "default", None));
+        self.push_target(boot("ConfigMap", "kube-root-ca.crt", None));
+    }
+
+    pub fn lookup(&self, kind: &str, name: &str) -> &[TargetId] {
+        self.by_kind_name.get(&(kind.to_string(), name.to_string())).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn of_kind(&self, kind: &str) -> &[TargetId] {
+        self.by_kind.get(kind).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The target an object of a file is.
+    pub fn target_of(&self, path: &Path, object: usize) -> Option<TargetId> {
+        self.object_target.get(&(path.to_path_buf(), object)).copied()
+    }
+
+    /// Does a source (kind, name, ns) stand for this repository?
+    fn is_own_repo(&self, kind: &str, name: &str, ns: Option<&str>, files: &HashMap<PathBuf, Arc<FileData>>) -> bool {
+        let ns_ok = |t: &Target| t.ns.is_none() || ns.is_none() || t.ns.as_deref() == ns;
+        for &id in self.lookup(kind, name) {
+            let t = &self.targets[id];
+            if !ns_ok(t) {
+                continue;
+            }
+            match &t.origin {
+                Origin::Bootstrap => return true,
+                Origin::Produced { path, object, .. } => {
+                    let f = &files[path];
+                    if f.summary.objects[*object].kind_str() == "FluxInstance" {
+                        return true;
+                    }
+                }
+                Origin::Object { path, object } => {
+                    let f = &files[path];
+                    if let Some(g) = f.summary.refs.git_sources.iter().find(|g| g.object == *object) {
+                        let url = normalize_url(&g.url);
+                        for gi in &self.git {
+                            if gi.remotes.contains(&url) && (g.branch.is_none() || gi.branch.is_none() || g.branch == gi.branch) {
+                                return true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    fn compute_appliers(&mut self, paths: &[&PathBuf], files: &HashMap<PathBuf, Arc<FileData>>, roots: &[PathBuf]) {
+        let mut tns_files: Vec<(PathBuf, String, String)> = Vec::new();
+        for p in paths {
+            let f = &files[*p];
+            for (ai, a) in f.summary.refs.appliers.iter().enumerate() {
+                let own = match a.source_ref {
+                    None => true,
+                    Some(ri) => {
+                        let r = &f.summary.refs.refs[ri];
+                        let ns = r.namespace.as_ref().map(|n| n.value.clone()).or_else(|| self.object_ns(f, a.object));
+                        match r.target_kind() {
+                            Some(kind) => self.is_own_repo(kind, &r.name.value, ns.as_deref(), files),
+                            None => false,
+                        }
+                    }
+                };
+                let dir = if !own || a.path.as_ref().is_some_and(|s| is_templated(&s.value)) {
+                    ApplierDir::Unknown
+                } else {
+                    let rel = a.path.as_ref().map(|s| s.value.as_str()).unwrap_or("./");
+                    let rel = rel.trim_start_matches('/');
+                    self.find_dir(p, rel, roots)
+                };
+                if let ApplierDir::Found(d) = &dir {
+                    let kname = f.summary.objects[a.object].name_str().to_string();
+                    for af in self.layout.applied_files(d) {
+                        self.applied_by.entry(af.clone()).or_default().push(((*p).clone(), ai));
+                        if let Some(tns) = &a.target_namespace {
+                            tns_files.push((af, tns.clone(), kname.clone()));
+                        }
+                    }
+                }
+                self.applier_dirs.insert(((*p).clone(), ai), dir);
+            }
+        }
+        for (f, ns, k) in tns_files {
+            self.file_ns.entry(f).or_insert((ns, format!("`targetNamespace` of Kustomization {k}")));
+        }
+    }
+
+    /// Looks a repository-relative path up: from the git root when known,
+    /// else from each directory above the referring file up to its root
+    /// (the repository root is not known without `.git`).
+    fn find_dir(&self, file: &Path, rel: &str, roots: &[PathBuf]) -> ApplierDir {
+        let mut bases = Vec::new();
+        if let Some(g) = self.git.iter().find(|g| file.starts_with(&g.root)) {
+            bases.push(g.root.clone());
+        } else {
+            let root = roots.iter().filter(|r| file.starts_with(r)).max_by_key(|r| r.components().count());
+            let mut d = file.parent();
+            while let Some(x) = d {
+                bases.push(x.to_path_buf());
+                if root.is_none_or(|r| x == r.as_path()) {
+                    break;
+                }
+                d = x.parent();
+            }
+        }
+        for b in &bases {
+            let cand = normalize(&b.join(rel));
+            if self.layout.is_dir(&cand) {
+                return ApplierDir::Found(cand);
+            }
+        }
+        ApplierDir::Missing(bases)
+    }
+
+    fn resolve_all(&mut self, paths: &[&PathBuf], files: &HashMap<PathBuf, Arc<FileData>>) {
+        for p in paths {
+            let f = &files[*p];
+            for (i, r) in f.summary.refs.refs.iter().enumerate() {
+                let res = self.resolve(f, r);
+                for &t in &res.targets {
+                    if res.status == Status::Ok || res.status == Status::CrossNamespaceBlocked {
+                        self.refs_to.entry(t).or_default().push(Site::Ref((*p).clone(), i));
+                    }
+                }
+                self.resolutions.insert(((*p).clone(), i), res);
+            }
+            for (i, mk) in f.summary.refs.markers.iter().enumerate() {
+                let res = self.resolve_name(f.path.as_path(), Some("ImagePolicy"), &["ImagePolicy"], &mk.name, mk.namespace.clone(), false);
+                for &t in &res.targets {
+                    if res.status == Status::Ok {
+                        self.refs_to.entry(t).or_default().push(Site::Marker((*p).clone(), i));
+                    }
+                }
+                self.marker_res.insert(((*p).clone(), i), res);
+            }
+        }
+    }
+
+    fn resolve(&self, f: &FileData, r: &RefInfo) -> Resolution {
+        let spec = r.spec();
+        let own_ns = self.object_ns(f, r.object);
+        let ns = match spec.ns {
+            NsRule::Same => own_ns.clone(),
+            NsRule::Optional => r.namespace.as_ref().map(|n| n.value.clone()).or(own_ns.clone()),
+            NsRule::AsWritten => r.namespace.as_ref().map(|n| n.value.clone()),
+            NsRule::Any => None,
+        };
+        let kind = r.target_kind().map(str::to_string);
+        let skipped = |kind, ns| Resolution { kind, ns, targets: Vec::new(), status: Status::Skipped };
+        if r.name.value.is_empty() || r.selector || r.is_templated() {
+            return skipped(kind, ns);
+        }
+        if let Some(k) = &kind {
+            if !spec.kinds.is_empty() && !spec.kinds.contains(&k.as_str()) {
+                let targets = self.matching(f.path.as_path(), spec.kinds, &r.name.value, ns.as_deref());
+                return Resolution { kind: kind.clone(), ns, targets, status: Status::WrongKind };
+            }
+        }
+        let kinds: Vec<&str> = match &kind {
+            Some(k) => vec![k.as_str()],
+            None => spec.kinds.to_vec(),
+        };
+        let mut res = self.resolve_name(f.path.as_path(), kind.as_deref(), &kinds, &r.name.value, ns.clone(), true);
+        if res.status == Status::Ok && spec.cross_ns_flag && self.no_cross_ns {
+            if let (Some(w), Some(o)) = (&r.namespace, &own_ns) {
+                if &w.value != o {
+                    res.status = Status::CrossNamespaceBlocked;
+                }
+            }
+        }
+        // kinds the server cannot know about (health checks of Deployments...)
+        if matches!(res.status, Status::Unresolved { .. } | Status::OtherNamespace(_)) && kinds.iter().all(|k| !is_flux_kind(k) && !is_core_kind(k)) {
+            res.status = Status::Skipped;
+        }
+        res
+    }
+
+    fn matching(&self, from: &Path, kinds: &[&str], name: &str, ns: Option<&str>) -> Vec<TargetId> {
+        let mut v: Vec<TargetId> = kinds
+            .iter()
+            .flat_map(|k| self.lookup(k, name).iter().copied())
+            .filter(|&t| {
+                let tn = self.targets[t].ns.as_deref();
+                tn.is_none() || ns.is_none() || tn == ns
+            })
+            .collect();
+        self.nearest(from, &mut v);
+        v
+    }
+
+    /// Keeps the best candidates: whole objects over patches, then the ones
+    /// sharing the longest directory prefix with the referrer (another
+    /// cluster's copy of the same object is not the one meant).
+    fn nearest(&self, from: &Path, v: &mut Vec<TargetId>) {
+        if v.iter().any(|&t| !self.targets[t].patch) {
+            v.retain(|&t| !self.targets[t].patch);
+        }
+        let score = |t: TargetId| self.targets[t].path().map(|p| common_prefix(from, p)).unwrap_or(0);
+        if let Some(best) = v.iter().map(|&t| score(t)).max() {
+            // bootstrap targets have no path; keep them only when nothing else matched
+            v.retain(|&t| score(t) == best || self.targets[t].path().is_none() && best == 0);
+        }
+        v.sort_by_key(|&t| (std::cmp::Reverse(score(t)), t));
+    }
+
+    fn resolve_name(&self, from: &Path, kind: Option<&str>, kinds: &[&str], name: &str, ns: Option<String>, _ref: bool) -> Resolution {
+        let mk = |targets, status| Resolution { kind: kind.map(str::to_string), ns: ns.clone(), targets, status };
+        if is_templated(name) || ns.as_deref().is_some_and(is_templated) {
+            return mk(Vec::new(), Status::Skipped);
+        }
+        let found = self.matching(from, kinds, name, ns.as_deref());
+        if !found.is_empty() {
+            return mk(found, Status::Ok);
+        }
+        let elsewhere: Vec<TargetId> = kinds.iter().flat_map(|k| self.lookup(k, name).iter().copied()).collect();
+        if !elsewhere.is_empty() {
+            return mk(Vec::new(), Status::OtherNamespace(elsewhere));
+        }
+        let mut sugg: Vec<&str> = Vec::new();
+        if name.chars().count() >= 3 {
+            for k in kinds {
+                for &t in self.of_kind(k) {
+                    let tg = &self.targets[t];
+                    let ns_ok = tg.ns.is_none() || ns.is_none() || tg.ns == ns;
+                    if ns_ok && edit_distance(&tg.name, name) == 1 && !sugg.contains(&tg.name.as_str()) {
+                        sugg.push(&tg.name);
+                    }
+                }
+            }
+        }
+        let suggestion = if sugg.len() == 1 { Some(sugg[0].to_string()) } else { None };
+        mk(Vec::new(), Status::Unresolved { suggestion })
+    }
+
+    pub fn resolution(&self, path: &Path, r: usize) -> Option<&Resolution> {
+        self.resolutions.get(&(path.to_path_buf(), r))
+    }
+
+    pub fn marker_resolution(&self, path: &Path, m: usize) -> Option<&Resolution> {
+        self.marker_res.get(&(path.to_path_buf(), m))
+    }
+
+    /// Every place referring to a target.
+    pub fn sites_of(&self, t: TargetId) -> &[Site] {
+        self.refs_to.get(&t).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    fn find_cycles(&mut self, files: &HashMap<PathBuf, Arc<FileData>>) {
+        // edges between objects through resolved dependsOn entries
+        let mut edges: HashMap<TargetId, Vec<(TargetId, PathBuf, usize)>> = HashMap::new();
+        let mut keys: Vec<&(PathBuf, usize)> = self.resolutions.keys().collect();
+        keys.sort();
+        for key in keys {
+            let res = &self.resolutions[key];
+            let f = &files[&key.0];
+            let r = &f.summary.refs.refs[key.1];
+            if !r.spec().depends_on || res.status != Status::Ok {
+                continue;
+            }
+            let Some(from) = self.target_of(&key.0, r.object) else { continue };
+            if self.targets[from].patch {
+                continue;
+            }
+            for &t in &res.targets {
+                if matches!(self.targets[t].origin, Origin::Object { .. }) && !self.targets[t].patch {
+                    edges.entry(from).or_default().push((t, key.0.clone(), key.1));
+                }
+            }
+        }
+        let mut out = HashMap::new();
+        for (&from, es) in &edges {
+            for (to, path, ri) in es {
+                // a path back from `to` to `from` closes a cycle
+                if let Some(back) = bfs(&edges, *to, from) {
+                    let mut names = vec![self.targets[from].label()];
+                    names.extend(back.iter().map(|&t| self.targets[t].label()));
+                    out.insert((path.clone(), *ri), names.join(" → "));
+                }
+            }
+        }
+        self.cycles = out;
+    }
+}
+
+/// Shortest path from `a` to `b` (both included), if any.
+fn bfs(edges: &HashMap<TargetId, Vec<(TargetId, PathBuf, usize)>>, a: TargetId, b: TargetId) -> Option<Vec<TargetId>> {
+    let mut prev: HashMap<TargetId, TargetId> = HashMap::new();
+    let mut seen = HashSet::from([a]);
+    let mut q = VecDeque::from([a]);
+    while let Some(x) = q.pop_front() {
+        if x == b {
+            let mut path = vec![b];
+            let mut cur = b;
+            while cur != a {
+                cur = prev[&cur];
+                path.push(cur);
+            }
+            path.reverse();
+            return Some(path);
+        }
+        for (y, _, _) in edges.get(&x).into_iter().flatten() {
+            if seen.insert(*y) {
+                prev.insert(*y, x);
+                q.push_back(*y);
+            }
+        }
+    }
+    None
+}
+
+/// The reference (index in `refs.refs`) whose name or block holds `offset`.
+pub fn ref_at(file: &FileData, offset: usize) -> Option<usize> {
+    let refs = &file.summary.refs.refs;
+    refs.iter()
+        .position(|r| r.name.range.contains_inclusive(offset) && !r.name.value.is_empty())
+        .or_else(|| {
+            // the innermost block holding the cursor
+            refs.iter()
+                .enumerate()
+                .filter(|(_, r)| r.block.contains_inclusive(offset))
+                .min_by_key(|(_, r)| r.block.len())
+                .map(|(i, _)| i)
+        })
+}
+
+/// The object whose `metadata.name` holds `offset`.
+pub fn object_name_at(file: &FileData, offset: usize) -> Option<usize> {
+    file.summary
+        .objects
+        .iter()
+        .position(|o| o.name.as_ref().is_some_and(|n| n.range.contains_inclusive(offset)))
+}
+
+/// The range of a target's name, in its file.
+pub fn target_name_range(t: &Target, files: &dyn Fn(&Path) -> Option<Arc<FileData>>) -> Option<(PathBuf, TextRange)> {
+    match &t.origin {
+        Origin::Object { path, object } => {
+            let f = files(path)?;
+            let o = f.summary.objects.get(*object)?;
+            Some((path.clone(), o.name.as_ref()?.range))
+        }
+        Origin::Produced { path, produced, .. } => {
+            let f = files(path)?;
+            Some((path.clone(), f.summary.refs.produced.get(*produced)?.name.range))
+        }
+        Origin::Bootstrap => None,
+    }
+}
