@@ -1,0 +1,90 @@
+//! Core benchmarks (issue #2): indexing the shared corpora, and one keystroke
+//! in a 5,000-line multi-document file re-analysed (edit applied, changed
+//! document reparsed, file diagnostics recomputed).
+//!
+//! Run: `cargo bench --bench core`. Prints p50/p95/max per scenario.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use flux_lsp::ide::diagnostics::file_diagnostics;
+use flux_lsp::text::{Document, Encoding, LineCol, TextEdit};
+use flux_lsp::workspace::Workspace;
+
+fn stats(name: &str, mut v: Vec<Duration>, target: Option<Duration>) {
+    v.sort();
+    let p = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    let fmt = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
+    let verdict = match target {
+        Some(t) if p(0.5) <= t => format!("  (target {} : met)", fmt(t)),
+        Some(t) => format!("  (target {} : MISSED)", fmt(t)),
+        None => String::new(),
+    };
+    println!("{name:<58} p50 {:>10}  p95 {:>10}  max {:>10}  n={}{verdict}", fmt(p(0.5)), fmt(p(0.95)), fmt(*v.last().unwrap()), v.len());
+}
+
+pub fn generated_file(objects: usize) -> String {
+    let mut s = String::new();
+    for i in 0..objects {
+        s.push_str(&format!(
+            "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app-{i}\n  namespace: apps\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: app\n      version: \">=1.0.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  install:\n    remediation:\n      retries: 3\n  values:\n    replicaCount: 2\n    image:\n      repository: ghcr.io/example/app-{i}\n      tag: 1.2.3\n    resources:\n      limits:\n        memory: 256Mi\n"
+        ));
+    }
+    s
+}
+
+fn main() {
+    // 1. index the shared corpora
+    let corpora = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");
+    if corpora.exists() {
+        let mut times = Vec::new();
+        let mut files = 0;
+        for _ in 0..30 {
+            let t = Instant::now();
+            let mut ws = Workspace::default();
+            ws.roots = vec![corpora.clone()];
+            ws.load_roots();
+            let a = ws.analysis();
+            let mut n = 0;
+            for f in ws.files() {
+                n += file_diagnostics(&a, f).len();
+            }
+            std::hint::black_box(n);
+            times.push(t.elapsed());
+            files = ws.len();
+        }
+        stats(&format!("index + diagnose both shared corpora ({files} files)"), times, Some(Duration::from_millis(50)));
+    } else {
+        println!("skipping corpora benchmark: {} is missing", corpora.display());
+    }
+
+    // 2. one keystroke in a 5,000-line multi-document file
+    // 26 lines per object: at least 5,000 lines
+    let objects = 5000 / 26 + 1;
+    let text = generated_file(objects);
+    let lines = text.lines().count();
+    let path = PathBuf::from("/bench/big.yaml");
+    let mut ws = Workspace::default();
+    let mut doc = Document::new(&text, 1);
+    ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
+    // type characters into the `tag:` value of the middle object
+    let mid_line = (text.lines().position(|l| l.contains(&format!("app-{}", objects / 2)) && l.contains("repository")).unwrap() + 1) as u32;
+    let mut times = Vec::new();
+    for i in 0..400u32 {
+        let col = 11 + (i % 40);
+        let edit = if i % 40 == 39 {
+            // delete what was typed, to keep the line short
+            TextEdit { range: Some((LineCol { line: mid_line, col: 11 }, LineCol { line: mid_line, col: 11 + 39 })), text: String::new() }
+        } else {
+            TextEdit { range: Some((LineCol { line: mid_line, col }, LineCol { line: mid_line, col })), text: "x".into() }
+        };
+        let t = Instant::now();
+        doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
+        ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(2 + i as i32));
+        let a = ws.analysis();
+        let d = file_diagnostics(&a, ws.file(&path).unwrap());
+        std::hint::black_box(d);
+        times.push(t.elapsed());
+    }
+    stats(&format!("keystroke re-analysis, {lines}-line file ({objects} docs)"), times, Some(Duration::from_millis(2)));
+}
