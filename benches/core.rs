@@ -34,12 +34,15 @@ pub fn generated_file(objects: usize) -> String {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; under `cargo test` this runs as a quick smoke test
+    let full = std::env::args().any(|a| a == "--bench");
+    let rounds = |n: usize| if full { n } else { 2 };
     // 1. index the shared corpora
     let corpora = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");
     if corpora.exists() {
         let mut times = Vec::new();
         let mut files = 0;
-        for _ in 0..30 {
+        for _ in 0..rounds(30) {
             let t = Instant::now();
             let mut ws = Workspace::default();
             ws.roots = vec![corpora.clone()];
@@ -70,7 +73,7 @@ fn main() {
     // type characters into the `tag:` value of the middle object
     let mid_line = (text.lines().position(|l| l.contains(&format!("app-{}", objects / 2)) && l.contains("repository")).unwrap() + 1) as u32;
     let mut times = Vec::new();
-    for i in 0..400u32 {
+    for i in 0..rounds(400) as u32 {
         let col = 11 + (i % 40);
         let edit = if i % 40 == 39 {
             // delete what was typed, to keep the line short
