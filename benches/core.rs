@@ -20,7 +20,13 @@ fn stats(name: &str, mut v: Vec<Duration>, target: Option<Duration>) {
         Some(t) => format!("  (target {} : MISSED)", fmt(t)),
         None => String::new(),
     };
-    println!("{name:<58} p50 {:>10}  p95 {:>10}  max {:>10}  n={}{verdict}", fmt(p(0.5)), fmt(p(0.95)), fmt(*v.last().unwrap()), v.len());
+    println!(
+        "{name:<58} p50 {:>10}  p95 {:>10}  max {:>10}  n={}{verdict}",
+        fmt(p(0.5)),
+        fmt(p(0.95)),
+        fmt(*v.last().unwrap()),
+        v.len()
+    );
 }
 
 pub fn generated_file(objects: usize) -> String {
@@ -71,15 +77,23 @@ fn main() {
     let mut doc = Document::new(&text, 1);
     ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
     // type characters into the `tag:` value of the middle object
-    let mid_line = (text.lines().position(|l| l.contains(&format!("app-{}", objects / 2)) && l.contains("repository")).unwrap() + 1) as u32;
+    let mid_line =
+        (text.lines().position(|l| l.contains(&format!("app-{}", objects / 2)) && l.contains("repository")).unwrap()
+            + 1) as u32;
     let mut times = Vec::new();
     for i in 0..rounds(400) as u32 {
         let col = 11 + (i % 40);
         let edit = if i % 40 == 39 {
             // delete what was typed, to keep the line short
-            TextEdit { range: Some((LineCol { line: mid_line, col: 11 }, LineCol { line: mid_line, col: 11 + 39 })), text: String::new() }
+            TextEdit {
+                range: Some((LineCol { line: mid_line, col: 11 }, LineCol { line: mid_line, col: 11 + 39 })),
+                text: String::new(),
+            }
         } else {
-            TextEdit { range: Some((LineCol { line: mid_line, col }, LineCol { line: mid_line, col })), text: "x".into() }
+            TextEdit {
+                range: Some((LineCol { line: mid_line, col }, LineCol { line: mid_line, col })),
+                text: "x".into(),
+            }
         };
         let t = Instant::now();
         doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);

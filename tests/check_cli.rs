@@ -9,7 +9,11 @@ use serde_json::Value;
 
 fn check(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(common::bin()).current_dir(dir).arg("check").args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn json(dir: &Path, args: &[&str]) -> (i32, Value) {
@@ -23,7 +27,8 @@ fn json(dir: &Path, args: &[&str]) -> (i32, Value) {
 fn shared_corpora_have_no_errors() {
     let Some(corpora) = common::shared("corpora") else { return };
     let (code, v) = json(&corpora, &["."]);
-    let errors: Vec<&Value> = v["diagnostics"].as_array().unwrap().iter().filter(|d| d["severity"] == "error").collect();
+    let errors: Vec<&Value> =
+        v["diagnostics"].as_array().unwrap().iter().filter(|d| d["severity"] == "error").collect();
     assert!(errors.is_empty(), "false errors on the corpora: {errors:#?}");
     assert_eq!(code, 0);
     assert!(v["summary"]["files"].as_u64().unwrap() >= 40, "{}", v["summary"]);
@@ -65,12 +70,19 @@ fn syntax_errors_planted_in_a_copy_of_the_corpora_are_reported_exactly() {
     assert_eq!(t[0]["line"].as_u64().unwrap() as usize, tab_line);
     assert!(t[0]["message"].as_str().unwrap().contains("tab"), "{}", t[0]);
     // the other documents of that file are still analysed: no error for the first one
-    assert_eq!(diags.iter().filter(|d| d["path"].as_str().unwrap().ends_with("clusters/production/apps.yaml")).count(), 1);
+    assert_eq!(
+        diags.iter().filter(|d| d["path"].as_str().unwrap().ends_with("clusters/production/apps.yaml")).count(),
+        1
+    );
 }
 
 fn demo_dir() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("a.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"é😀\"\ndata:\n  k: [1, 2\n  j: 3\n---\nx: 1\nx: 2\n").unwrap();
+    std::fs::write(
+        tmp.path().join("a.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"é😀\"\ndata:\n  k: [1, 2\n  j: 3\n---\nx: 1\nx: 2\n",
+    )
+    .unwrap();
     std::fs::write(tmp.path().join("ok.yml"), "a: 1\n").unwrap();
     tmp
 }
@@ -96,7 +108,10 @@ fn json_format_has_the_documented_shape() {
     assert_eq!(v["version"], 1);
     let d = &v["diagnostics"][1];
     assert_eq!(d["path"], "a.yaml");
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64(), d["end_line"].as_u64(), d["end_column"].as_u64()), (Some(10), Some(1), Some(10), Some(2)));
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64(), d["end_line"].as_u64(), d["end_column"].as_u64()),
+        (Some(10), Some(1), Some(10), Some(2))
+    );
     assert_eq!(d["severity"], "error");
     assert_eq!(d["code"], "duplicate-key");
     assert_eq!(v["summary"], serde_json::json!({"files": 2, "flux_objects": 0, "errors": 2, "warnings": 0}));
@@ -119,7 +134,8 @@ fn sarif_and_github_formats() {
     assert_eq!(loc["artifactLocation"]["uri"], "a.yaml");
     assert_eq!(loc["region"]["startLine"], 7);
     assert_eq!(loc["region"]["startColumn"], 4);
-    let rules: Vec<&str> = run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let rules: Vec<&str> =
+        run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(res[0]["ruleIndex"].as_u64().map(|i| rules[i as usize]), Some("yaml-syntax"));
 
     let (_, out, _) = check(tmp.path(), &["--format", "github"]);

@@ -22,7 +22,8 @@ fn syntax_error_range_is_exact_in_utf16_with_emoji() {
     let (l, col) = pos_utf16(text, ": 3");
     assert_eq!(d[0]["range"]["start"], json!({"line": l, "character": col}));
     // a hover after the emoji on line 1 must not fail
-    let r = c.request("textDocument/hover", json!({"textDocument": {"uri": u}, "position": {"line": 1, "character": 10}}));
+    let r =
+        c.request("textDocument/hover", json!({"textDocument": {"uri": u}, "position": {"line": 1, "character": 10}}));
     assert!(r.is_ok(), "{r:?}");
     c.shutdown();
 }
@@ -107,7 +108,10 @@ fn one_thousand_rapid_edits_are_applied_in_order() {
         );
         if v % 100 == 0 {
             // interleave a request, as an editor does
-            let _ = c.send_request("textDocument/hover", json!({"textDocument": {"uri": u}, "position": {"line": 0, "character": 1}}));
+            let _ = c.send_request(
+                "textDocument/hover",
+                json!({"textDocument": {"uri": u}, "position": {"line": 0, "character": 1}}),
+            );
         }
     }
     assert_eq!(c.document_text(&u).unwrap(), text);
@@ -152,7 +156,10 @@ fn malformed_messages_get_errors_and_the_server_keeps_answering() {
         json!({"textDocument": {"uri": "file:///never/opened.yaml", "version": 2}, "contentChanges": [{"text": "x"}]}),
     );
     let u = c.open(&dir.path().join("m.yaml"), "a: 1\n");
-    let h = c.request("textDocument/hover", json!({"textDocument": {"uri": u}, "position": {"line": 999, "character": 999}}));
+    let h = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": u}, "position": {"line": 999, "character": 999}}),
+    );
     assert!(h.is_ok());
     assert_eq!(c.document_text(&u).unwrap(), "a: 1\n");
     assert!(c.is_alive());
@@ -181,7 +188,9 @@ fn indexes_the_workspace_with_progress_and_publishes_every_file() {
     let mut c = Client::start(Options { root: Some(dir.path().to_path_buf()), ..Default::default() });
     let d = c.wait_diagnostics(&common::uri(&broken), |d| !d.is_empty());
     assert_eq!(d[0]["code"], "yaml-syntax");
-    let begin = c.wait_notification("progress begin", |m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin");
+    let begin = c.wait_notification("progress begin", |m| {
+        m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin"
+    });
     assert_eq!(begin["params"]["value"]["title"], "Indexing Flux manifests");
     c.wait_notification("progress end", |m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end");
     // nothing from .git, .gitignored paths or chart templates
@@ -192,10 +201,16 @@ fn indexes_the_workspace_with_progress_and_publishes_every_file() {
     let published: Vec<String> = c
         .notifications
         .iter()
-        .filter(|m| m["method"] == "textDocument/publishDiagnostics" && !m["params"]["diagnostics"].as_array().unwrap().is_empty())
+        .filter(|m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && !m["params"]["diagnostics"].as_array().unwrap().is_empty()
+        })
         .map(|m| m["params"]["uri"].as_str().unwrap().to_string())
         .collect();
-    assert!(published.iter().all(|u| !u.contains("/.git/") && !u.contains("/ignored/") && !u.contains("/templates/")), "{published:?}");
+    assert!(
+        published.iter().all(|u| !u.contains("/.git/") && !u.contains("/ignored/") && !u.contains("/templates/")),
+        "{published:?}"
+    );
     c.shutdown();
 }
 
@@ -212,7 +227,10 @@ fn watched_file_changes_update_the_index_and_open_text_overrides_disk() {
     let d = c.wait_diagnostics(&u, |d| !d.is_empty());
     assert_eq!(d[0]["code"], "duplicate-key");
     // open with different text: the open text wins over disk
-    c.notify("textDocument/didOpen", json!({"textDocument": {"uri": u, "languageId": "yaml", "version": 1, "text": "x: 1\n"}}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": u, "languageId": "yaml", "version": 1, "text": "x: 1\n"}}),
+    );
     c.wait_diagnostics(&u, |d| d.is_empty());
     c.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": u, "type": 2}]}));
     assert_eq!(c.document_text(&u).unwrap(), "x: 1\n");
@@ -233,11 +251,16 @@ fn diagnostics_carry_the_version_they_were_computed_for() {
     let u = c.open(&dir.path().join("v.yaml"), "a: 1\n");
     for v in 2..=20 {
         let text = if v % 2 == 0 { "a: [\n" } else { "a: 1\n" };
-        c.notify("textDocument/didChange", json!({"textDocument": {"uri": u, "version": v}, "contentChanges": [{"text": text}]}));
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": u, "version": v}, "contentChanges": [{"text": text}]}),
+        );
     }
     // v20 is the broken text: the last published diagnostics must be for v20
     let m = c.wait_notification("diagnostics for v20", |m| {
-        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == u.as_str() && m["params"]["version"] == 20
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == u.as_str()
+            && m["params"]["version"] == 20
     });
     assert!(!m["params"]["diagnostics"].as_array().unwrap().is_empty());
     let versions: Vec<i64> = c
@@ -276,7 +299,10 @@ fn settings_change_severities_and_exit_without_shutdown_ends_the_process() {
     let u = c.open(&dir.path().join("s.yaml"), "a: 1\na: 2\n");
     let d = c.wait_diagnostics(&u, |d| !d.is_empty());
     assert_eq!(d[0]["severity"], 4);
-    c.notify("workspace/didChangeConfiguration", json!({"settings": {"fluxLsp": {"diagnostics": {"severity": {"duplicate-key": "off"}}}}}));
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"fluxLsp": {"diagnostics": {"severity": {"duplicate-key": "off"}}}}}),
+    );
     c.wait_diagnostics(&u, |d| d.is_empty());
     c.notify("exit", Value::Null);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

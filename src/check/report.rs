@@ -25,7 +25,12 @@ fn pos(r: &FileResult, d: &Diagnostic) -> Pos {
     let f = &r.file;
     let line = f.index.line_of(d.range.start) + 1;
     let end_line = f.index.line_of(d.range.end) + 1;
-    Pos { line, col: f.index.char_col(&f.text, d.range.start), end_line, end_col: f.index.char_col(&f.text, d.range.end) }
+    Pos {
+        line,
+        col: f.index.char_col(&f.text, d.range.start),
+        end_line,
+        end_col: f.index.char_col(&f.text, d.range.end),
+    }
 }
 
 pub fn render(format: Format, results: &[FileResult], s: &Summary) -> String {
@@ -42,13 +47,25 @@ fn text(results: &[FileResult], s: &Summary) -> String {
     for r in results {
         for d in &r.diagnostics {
             let p = pos(r, d);
-            out.push_str(&format!("{}:{}:{}: {}[{}]: {}\n", r.display, p.line, p.col, d.severity.as_str(), d.code, d.message));
+            out.push_str(&format!(
+                "{}:{}:{}: {}[{}]: {}\n",
+                r.display,
+                p.line,
+                p.col,
+                d.severity.as_str(),
+                d.code,
+                d.message
+            ));
             let f = &r.file;
             let lr = f.index.line_range(&f.text, p.line - 1);
             let src = &f.text[lr.start..lr.end];
             let gutter = p.line.to_string();
             let pad = " ".repeat(gutter.len());
-            let width = if p.end_line == p.line { (p.end_col - p.col).max(1) } else { src.chars().count().saturating_sub(p.col - 1).max(1) };
+            let width = if p.end_line == p.line {
+                (p.end_col - p.col).max(1)
+            } else {
+                src.chars().count().saturating_sub(p.col - 1).max(1)
+            };
             // keep tabs so the caret lines up under them
             let lead: String = src.chars().take(p.col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
             out.push_str(&format!(" {gutter} | {src}\n {pad} | {lead}{}\n", "^".repeat(width)));

@@ -53,7 +53,11 @@ pub fn document_symbols(file: &FileData) -> Vec<Symbol> {
         let selection = obj.anchor_range();
         out.push(Symbol {
             name,
-            detail: obj.namespace.as_ref().map(|n| n.value.clone()).or_else(|| obj.api_version.as_ref().map(|a| a.value.clone())),
+            detail: obj
+                .namespace
+                .as_ref()
+                .map(|n| n.value.clone())
+                .or_else(|| obj.api_version.as_ref().map(|a| a.value.clone())),
             kind: SymbolKind::Object,
             range: range.cover(selection),
             selection,

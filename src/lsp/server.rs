@@ -25,7 +25,8 @@ use crate::ide;
 use crate::text::{Document, Encoding, LineCol, LineIndex, TextEdit};
 use crate::workspace::{FileData, Workspace};
 
-pub const COMMANDS: &[&str] = &["flux-lsp.reconcile", "flux-lsp.reconcileWithSource", "flux-lsp.suspend", "flux-lsp.resume"];
+pub const COMMANDS: &[&str] =
+    &["flux-lsp.reconcile", "flux-lsp.reconcileWithSource", "flux-lsp.suspend", "flux-lsp.resume"];
 
 struct OpenDoc {
     uri: lsp::Uri,
@@ -73,7 +74,11 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
             .or_else(|| p.downcast_ref::<String>().cloned())
             .unwrap_or_default();
         tracing::error!(handler = what, panic = %msg, "handler panicked; the server goes on");
-        Error { code: ErrorCode::InternalError, message: format!("flux-lsp: internal error in {what}: {msg}").into(), data: None }
+        Error {
+            code: ErrorCode::InternalError,
+            message: format!("flux-lsp: internal error in {what}: {msg}").into(),
+            data: None,
+        }
     })
 }
 
@@ -177,16 +182,22 @@ impl Server {
         tokio::spawn(async move {
             if progress {
                 let ok = client
-                    .send_request::<lsp::request::WorkDoneProgressCreate>(lsp::WorkDoneProgressCreateParams { token: token.clone() })
+                    .send_request::<lsp::request::WorkDoneProgressCreate>(lsp::WorkDoneProgressCreateParams {
+                        token: token.clone(),
+                    })
                     .await
                     .is_ok();
                 if ok {
-                    send_progress(&client, &token, lsp::WorkDoneProgress::Begin(lsp::WorkDoneProgressBegin {
-                        title: "Indexing Flux manifests".into(),
-                        cancellable: Some(false),
-                        message: Some(format!("{} folder(s)", roots.len())),
-                        percentage: None,
-                    }))
+                    send_progress(
+                        &client,
+                        &token,
+                        lsp::WorkDoneProgress::Begin(lsp::WorkDoneProgressBegin {
+                            title: "Indexing Flux manifests".into(),
+                            cancellable: Some(false),
+                            message: Some(format!("{} folder(s)", roots.len())),
+                            percentage: None,
+                        }),
+                    )
                     .await;
                 }
             }
@@ -226,9 +237,13 @@ impl Server {
             let paths: Vec<PathBuf> = ws.files().map(|f| f.path.clone()).collect();
             publish_paths(&client, &state, &generation, ws, paths, None).await;
             if progress {
-                send_progress(&client, &token, lsp::WorkDoneProgress::End(lsp::WorkDoneProgressEnd {
-                    message: Some(format!("{n} files indexed")),
-                }))
+                send_progress(
+                    &client,
+                    &token,
+                    lsp::WorkDoneProgress::End(lsp::WorkDoneProgressEnd {
+                        message: Some(format!("{n} files indexed")),
+                    }),
+                )
                 .await;
             }
         });
@@ -318,7 +333,8 @@ async fn publish_paths(
                     .filter_map(|p| {
                         let f = ws.file(p)?;
                         let diags = ide::diagnostics::file_diagnostics(&a, f);
-                        let lsp_diags = diags.iter().map(|d| convert::diagnostic(&f.text, &f.index, d, enc, &texts)).collect();
+                        let lsp_diags =
+                            diags.iter().map(|d| convert::diagnostic(&f.text, &f.index, d, enc, &texts)).collect();
                         Some((p.clone(), f.version, lsp_diags))
                     })
                     .collect()
@@ -360,7 +376,10 @@ fn to_edits(changes: Vec<lsp::TextDocumentContentChangeEvent>) -> Vec<TextEdit> 
         .into_iter()
         .map(|c| TextEdit {
             range: c.range.map(|r| {
-                (LineCol { line: r.start.line, col: r.start.character }, LineCol { line: r.end.line, col: r.end.character })
+                (
+                    LineCol { line: r.start.line, col: r.start.character },
+                    LineCol { line: r.end.line, col: r.end.character },
+                )
             }),
             text: c.text,
         })
@@ -418,7 +437,10 @@ impl LanguageServer for Server {
             ..Default::default()
         };
         Ok(lsp::InitializeResult {
-            server_info: Some(lsp::ServerInfo { name: "flux-lsp".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
+            server_info: Some(lsp::ServerInfo {
+                name: "flux-lsp".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
             capabilities: lsp::ServerCapabilities {
                 position_encoding: Some(match enc {
                     Encoding::Utf8 => lsp::PositionEncodingKind::UTF8,
@@ -446,7 +468,10 @@ impl LanguageServer for Server {
                     ]),
                     ..Default::default()
                 })),
-                document_link_provider: Some(lsp::DocumentLinkOptions { resolve_provider: Some(false), work_done_progress_options: Default::default() }),
+                document_link_provider: Some(lsp::DocumentLinkOptions {
+                    resolve_provider: Some(false),
+                    work_done_progress_options: Default::default(),
+                }),
                 execute_command_provider: Some(lsp::ExecuteCommandOptions {
                     commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
                     work_done_progress_options: Default::default(),
@@ -522,7 +547,9 @@ impl LanguageServer for Server {
             }
             let (text, index) = (open.doc.text().clone(), open.doc.index().clone());
             let ws = Arc::make_mut(&mut st.ws);
-            match std::panic::catch_unwind(AssertUnwindSafe(|| ws.set_file_shared(path.clone(), text, index, Some(version)))) {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                ws.set_file_shared(path.clone(), text, index, Some(version))
+            })) {
                 Ok(c) => c,
                 Err(_) => {
                     tracing::error!("analysing a change panicked");
@@ -540,7 +567,8 @@ impl LanguageServer for Server {
             let uri = st.open.remove(&path).map(|o| o.uri);
             st.published.remove(&path);
             // the file goes back to its content on disk, if any
-            let on_disk = crate::workspace::read_file(&path).filter(|_| crate::workspace::discover_accepts(&st.ws, &path));
+            let on_disk =
+                crate::workspace::read_file(&path).filter(|_| crate::workspace::discover_accepts(&st.ws, &path));
             let ws = Arc::make_mut(&mut st.ws);
             let changed = match on_disk {
                 Some((text, _)) => ws.set_file(path.clone(), text, None),
@@ -612,7 +640,10 @@ impl LanguageServer for Server {
             let a = ctx.ws.analysis();
             let offset = ctx.offset(p.position);
             ide::hover::hover(&a, &ctx.file, offset).map(|h| lsp::Hover {
-                contents: lsp::HoverContents::Markup(lsp::MarkupContent { kind: lsp::MarkupKind::Markdown, value: h.markdown }),
+                contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+                    kind: lsp::MarkupKind::Markdown,
+                    value: h.markdown,
+                }),
                 range: Some(ctx.range(h.range)),
             })
         })
@@ -785,7 +816,12 @@ impl LanguageServer for Server {
                         } else {
                             convert::path_to_uri(Path::new(&l.target))?
                         };
-                        Some(lsp::DocumentLink { range: ctx.range(l.range), target: Some(target), tooltip: l.tooltip, data: None })
+                        Some(lsp::DocumentLink {
+                            range: ctx.range(l.range),
+                            target: Some(target),
+                            tooltip: l.tooltip,
+                            data: None,
+                        })
                     })
                     .collect(),
             )
@@ -858,11 +894,17 @@ fn completion_item(ctx: &Ctx, i: ide::completion::CompletionItem) -> lsp::Comple
         label: i.label,
         kind: Some(kind),
         detail: i.detail,
-        documentation: i
-            .documentation
-            .map(|d| lsp::Documentation::MarkupContent(lsp::MarkupContent { kind: lsp::MarkupKind::Markdown, value: d })),
-        insert_text_format: Some(if i.is_snippet { lsp::InsertTextFormat::SNIPPET } else { lsp::InsertTextFormat::PLAIN_TEXT }),
-        text_edit: i.replace.map(|r| lsp::CompletionTextEdit::Edit(lsp::TextEdit { range: ctx.range(r), new_text: text.clone() })),
+        documentation: i.documentation.map(|d| {
+            lsp::Documentation::MarkupContent(lsp::MarkupContent { kind: lsp::MarkupKind::Markdown, value: d })
+        }),
+        insert_text_format: Some(if i.is_snippet {
+            lsp::InsertTextFormat::SNIPPET
+        } else {
+            lsp::InsertTextFormat::PLAIN_TEXT
+        }),
+        text_edit: i
+            .replace
+            .map(|r| lsp::CompletionTextEdit::Edit(lsp::TextEdit { range: ctx.range(r), new_text: text.clone() })),
         insert_text: Some(text),
         sort_text: i.sort_text,
         filter_text: i.filter_text,
@@ -920,6 +962,9 @@ mod tests {
     fn fuzzy_matches_subsequences_and_prefers_word_starts() {
         assert!(fuzzy_score("hrpod", "HelmRelease podinfo").is_some());
         assert!(fuzzy_score("xyz", "HelmRelease podinfo").is_none());
-        assert!(fuzzy_score("pod", "HelmRelease podinfo").unwrap() > fuzzy_score("pod", "Kustomization apps-prod-ok").unwrap());
+        assert!(
+            fuzzy_score("pod", "HelmRelease podinfo").unwrap()
+                > fuzzy_score("pod", "Kustomization apps-prod-ok").unwrap()
+        );
     }
 }

@@ -58,11 +58,16 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut BufReader<R>) -> std::io::
 
 /// Why a frame was refused, as a JSON-RPC error (code, message, id).
 fn validate(body: &[u8]) -> Result<(), (i64, String, serde_json::Value)> {
-    let text = std::str::from_utf8(body).map_err(|_| (-32700, "message is not valid UTF-8".to_string(), serde_json::Value::Null))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| (-32700, "message is not valid UTF-8".to_string(), serde_json::Value::Null))?;
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| (-32700, format!("parse error: {e}"), serde_json::Value::Null))?;
     let Some(obj) = v.as_object() else {
-        return Err((-32600, "a JSON-RPC message must be an object (batches are not supported)".into(), serde_json::Value::Null));
+        return Err((
+            -32600,
+            "a JSON-RPC message must be an object (batches are not supported)".into(),
+            serde_json::Value::Null,
+        ));
     };
     let id = obj.get("id").cloned().unwrap_or(serde_json::Value::Null);
     if obj.get("jsonrpc").and_then(|j| j.as_str()) != Some("2.0") {

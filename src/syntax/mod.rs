@@ -81,9 +81,8 @@ impl SyntaxFile {
             .map(|span| {
                 let t = &text[span.range.start..span.range.end];
                 let h = hash_str(t);
-                let reused = cache
-                    .get_mut(&h)
-                    .and_then(|v| v.iter().position(|p| &*p.text == t).map(|i| v.swap_remove(i)));
+                let reused =
+                    cache.get_mut(&h).and_then(|v| v.iter().position(|p| &*p.text == t).map(|i| v.swap_remove(i)));
                 let parsed = reused.unwrap_or_else(|| Arc::new(parse_document(t)));
                 FileDoc { span, parsed }
             })
@@ -174,10 +173,7 @@ fn saphyr_errors(text: &str) -> Vec<SyntaxError> {
     if let Some(i) = message.rfind(" at line ") {
         message.truncate(i);
     }
-    let offset = e
-        .location()
-        .map(|l| offset_of_line_col(text, l.line() as usize, l.column() as usize))
-        .unwrap_or(0);
+    let offset = e.location().map(|l| offset_of_line_col(text, l.line() as usize, l.column() as usize)).unwrap_or(0);
     let end = token_end(text, offset);
     vec![SyntaxError { range: TextRange::new(offset, end), message }]
 }

@@ -25,8 +25,8 @@ pub fn resolve_plain(s: &str) -> ScalarType {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return ScalarType::Null,
         "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => return ScalarType::Bool,
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan"
-        | ".NaN" | ".NAN" => return ScalarType::Float,
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN" => return ScalarType::Float,
         _ => {}
     }
     let b = s.as_bytes();
@@ -209,9 +209,25 @@ mod tests {
     fn core_schema_types() {
         use ScalarType::*;
         for (s, t) in [
-            ("", Null), ("~", Null), ("true", Bool), ("False", Bool), ("yes", Str), ("12", Int), ("-3", Int),
-            ("0x1F", Int), ("0o17", Int), ("1.5", Float), ("1e3", Float), (".5", Float), ("1.", Float),
-            (".inf", Float), ("1h", Str), ("1.2.3", Str), (".", Str), ("v1", Str), ("1e", Str),
+            ("", Null),
+            ("~", Null),
+            ("true", Bool),
+            ("False", Bool),
+            ("yes", Str),
+            ("12", Int),
+            ("-3", Int),
+            ("0x1F", Int),
+            ("0o17", Int),
+            ("1.5", Float),
+            ("1e3", Float),
+            (".5", Float),
+            ("1.", Float),
+            (".inf", Float),
+            ("1h", Str),
+            ("1.2.3", Str),
+            (".", Str),
+            ("v1", Str),
+            ("1e", Str),
         ] {
             assert_eq!(resolve_plain(s), t, "{s}");
         }

@@ -37,9 +37,7 @@ pub fn split_documents(text: &str) -> Vec<DocSpan> {
             }
         }
         let line = &bytes[line_start..line_end];
-        let is_marker = |m: &[u8]| {
-            line.starts_with(m) && (line.len() == 3 || line[3] == b' ' || line[3] == b'\t')
-        };
+        let is_marker = |m: &[u8]| line.starts_with(m) && (line.len() == 3 || line[3] == b' ' || line[3] == b'\t');
         if is_marker(b"---") {
             if marker.is_some() || !text[start..line_start].trim().is_empty() {
                 docs.push(DocSpan { range: TextRange::new(start, line_start), marker });

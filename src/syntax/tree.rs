@@ -195,9 +195,7 @@ impl Tree {
 
     /// True when `id` is the key of an entry of its parent mapping.
     pub fn is_key(&self, id: NodeId) -> bool {
-        self.node(id)
-            .parent
-            .is_some_and(|p| self.entries(p).iter().any(|e| e.key == id))
+        self.node(id).parent.is_some_and(|p| self.entries(p).iter().any(|e| e.key == id))
     }
 
     /// The anchored node an alias points to (the last anchor of that name
@@ -324,7 +322,11 @@ impl<'a> Builder<'a> {
             None => {
                 // `&a` or `!tag` with no content: an empty scalar after them
                 let at = n.end_byte();
-                self.push(NodeKind::Scalar { value: "".into(), style: ScalarStyle::Plain }, TextRange::empty(at), parent)
+                self.push(
+                    NodeKind::Scalar { value: "".into(), style: ScalarStyle::Plain },
+                    TextRange::empty(at),
+                    parent,
+                )
             }
         };
         let node = &mut self.tree.nodes[id as usize];
@@ -341,8 +343,7 @@ impl<'a> Builder<'a> {
             "single_quote_scalar" => self.push(scalar(ScalarStyle::SingleQuoted), range, parent),
             "double_quote_scalar" => self.push(scalar(ScalarStyle::DoubleQuoted), range, parent),
             "block_scalar" => {
-                let style =
-                    if self.text(n).starts_with('>') { ScalarStyle::Folded } else { ScalarStyle::Literal };
+                let style = if self.text(n).starts_with('>') { ScalarStyle::Folded } else { ScalarStyle::Literal };
                 self.push(scalar(style), range, parent)
             }
             "alias" => {
@@ -405,11 +406,8 @@ impl<'a> Builder<'a> {
                         "flow_node" => items.extend(self.build(ch, Some(id), depth + 1)),
                         "flow_pair" => {
                             // `[a: b]` is a one-entry mapping
-                            let m = self.push(
-                                NodeKind::Map { entries: Vec::new(), flow: true },
-                                Self::range(ch),
-                                Some(id),
-                            );
+                            let m =
+                                self.push(NodeKind::Map { entries: Vec::new(), flow: true }, Self::range(ch), Some(id));
                             if let Some(e) = self.build_pair(ch, m, depth + 1) {
                                 if let NodeKind::Map { entries, .. } = &mut self.tree.nodes[m as usize].kind {
                                     entries.push(e);
@@ -447,7 +445,11 @@ impl<'a> Builder<'a> {
             None => {
                 // `: value` (empty key)
                 let at = pair.start_byte();
-                self.push(NodeKind::Scalar { value: "".into(), style: ScalarStyle::Plain }, TextRange::empty(at), Some(map))
+                self.push(
+                    NodeKind::Scalar { value: "".into(), style: ScalarStyle::Plain },
+                    TextRange::empty(at),
+                    Some(map),
+                )
             }
         };
         let value = match val_n {

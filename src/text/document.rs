@@ -25,12 +25,7 @@ pub struct Document {
 impl Document {
     pub fn new(text: &str, version: i32) -> Self {
         let rope = Rope::from_str(text);
-        Self {
-            rope,
-            version,
-            text: text.into(),
-            index: std::sync::Arc::new(LineIndex::new(text)),
-        }
+        Self { rope, version, text: text.into(), index: std::sync::Arc::new(LineIndex::new(text)) }
     }
 
     pub fn text(&self) -> &std::sync::Arc<str> {
@@ -104,10 +99,7 @@ impl Document {
     }
 
     pub fn range_to_lsp(&self, range: TextRange, enc: Encoding) -> (LineCol, LineCol) {
-        (
-            self.index.line_col(&self.text, range.start, enc),
-            self.index.line_col(&self.text, range.end, enc),
-        )
+        (self.index.line_col(&self.text, range.start, enc), self.index.line_col(&self.text, range.end, enc))
     }
 }
 

@@ -103,7 +103,9 @@ pub fn discover_accepts(ws: &super::Workspace, path: &Path) -> bool {
     }
     let mut cur = path.parent();
     while let Some(dir) = cur {
-        if dir.file_name().is_some_and(|n| n == "templates") && dir.parent().is_some_and(|p| p.join("Chart.yaml").exists()) {
+        if dir.file_name().is_some_and(|n| n == "templates")
+            && dir.parent().is_some_and(|p| p.join("Chart.yaml").exists())
+        {
             return false;
         }
         cur = dir.parent();

@@ -100,7 +100,8 @@ pub fn frame(body: &str) -> Vec<u8> {
 
 impl Client {
     pub fn start(opts: Options) -> Client {
-        let stderr_path = std::env::temp_dir().join(format!("flux-lsp-e2e-{}-{}.log", std::process::id(), rand_suffix()));
+        let stderr_path =
+            std::env::temp_dir().join(format!("flux-lsp-e2e-{}-{}.log", std::process::id(), rand_suffix()));
         let mut cmd = Command::new(bin());
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(std::fs::File::create(&stderr_path).unwrap());
         cmd.env("FLUX_LSP_TEST_HOOKS", "1").env("FLUX_LSP_LOG", "debug");
@@ -199,7 +200,9 @@ impl Client {
     pub fn wait_response(&mut self, id: Value) -> Result<Value, Value> {
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            let msg = self.recv(deadline).unwrap_or_else(|| panic!("no response to request {id} within {TIMEOUT:?}{}", self.log_tail()));
+            let msg = self
+                .recv(deadline)
+                .unwrap_or_else(|| panic!("no response to request {id} within {TIMEOUT:?}{}", self.log_tail()));
             if msg.get("method").is_none() && msg.get("id") == Some(&id) {
                 if let Some(e) = msg.get("error") {
                     return Err(e.clone());
@@ -274,7 +277,10 @@ impl Client {
 
     pub fn open(&mut self, path: &Path, text: &str) -> String {
         let u = uri(path);
-        self.notify("textDocument/didOpen", json!({"textDocument": {"uri": u, "languageId": "yaml", "version": 1, "text": text}}));
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": u, "languageId": "yaml", "version": 1, "text": text}}),
+        );
         u
     }
 
