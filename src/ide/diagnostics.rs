@@ -133,11 +133,10 @@ fn apply_policy(a: &Analysis, file: &FileData, diags: Vec<Diagnostic>) -> Vec<Di
     let mut out: Vec<Diagnostic> = diags
         .into_iter()
         .filter(|d| {
-            if let Some(codes) = &sup.file {
-                if matches(codes, d.code) {
+            if let Some(codes) = &sup.file
+                && matches(codes, d.code) {
                     return false;
                 }
-            }
             let line = file.index.line_of(d.range.start);
             // a comment on the same line, or on the line just above
             !sup.lines.iter().any(|(l, codes)| (*l == line || *l + 1 == line) && matches(codes, d.code))

@@ -30,8 +30,8 @@ pub fn document_symbols(file: &FileData) -> Vec<Symbol> {
         let doc = &file.syntax.docs[obj.doc];
         let tree = &doc.parsed.tree;
         let mut children = Vec::new();
-        if let Some(spec) = tree.lookup(&["spec"]) {
-            if let NodeKind::Map { entries, .. } = &tree.node(spec).kind {
+        if let Some(spec) = tree.lookup(&["spec"])
+            && let NodeKind::Map { entries, .. } = &tree.node(spec).kind {
                 for e in entries {
                     let key = tree.scalar(e.key).unwrap_or("").to_string();
                     children.push(Symbol {
@@ -44,7 +44,6 @@ pub fn document_symbols(file: &FileData) -> Vec<Symbol> {
                     });
                 }
             }
-        }
         let name = match &obj.name {
             Some(n) => format!("{} {}", obj.kind_str(), n.value),
             None => obj.kind_str().to_string(),

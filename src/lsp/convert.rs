@@ -18,13 +18,12 @@ pub fn uri_to_path(uri: &lsp::Uri) -> Option<PathBuf> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+        if bytes[i] == b'%' && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
                 out.push(b);
                 i += 3;
                 continue;
             }
-        }
         out.push(bytes[i]);
         i += 1;
     }
@@ -120,6 +119,7 @@ pub fn diagnostic(
 
 /// Edits grouped per file into a WorkspaceEdit. `current` is the file that
 /// edits with `path: None` belong to.
+#[allow(clippy::mutable_key_type)] // lsp::Uri caches its parse; hashing is by string
 pub fn workspace_edit(edits: &[ide::Edit], current: &Path, enc: Encoding, texts: &dyn Texts) -> lsp::WorkspaceEdit {
     let mut changes: std::collections::HashMap<lsp::Uri, Vec<lsp::TextEdit>> = Default::default();
     for e in edits {

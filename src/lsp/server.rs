@@ -257,13 +257,11 @@ impl Server {
         let r = client
             .configuration(vec![lsp::ConfigurationItem { scope_uri: None, section: Some("fluxLsp".into()) }])
             .await;
-        if let Ok(v) = r {
-            if let Some(v) = v.into_iter().next() {
-                if !v.is_null() {
+        if let Ok(v) = r
+            && let Some(v) = v.into_iter().next()
+                && !v.is_null() {
                     self.apply_settings(&v).await;
                 }
-            }
-        }
     }
 
     async fn apply_settings(&self, v: &Value) {
@@ -389,7 +387,7 @@ fn to_edits(changes: Vec<lsp::TextDocumentContentChangeEvent>) -> Vec<TextEdit> 
 fn negotiate_encoding(params: &lsp::InitializeParams) -> Encoding {
     let offered = params.capabilities.general.as_ref().and_then(|g| g.position_encodings.as_ref());
     match offered {
-        Some(list) if list.iter().any(|e| *e == lsp::PositionEncodingKind::UTF8) => Encoding::Utf8,
+        Some(list) if list.contains(&lsp::PositionEncodingKind::UTF8) => Encoding::Utf8,
         _ => Encoding::Utf16,
     }
 }
@@ -576,11 +574,10 @@ impl LanguageServer for Server {
             };
             (changed, uri)
         };
-        if lock(&self.state).ws.file(&path).is_none() {
-            if let Some(uri) = uri {
+        if lock(&self.state).ws.file(&path).is_none()
+            && let Some(uri) = uri {
                 self.client.publish_diagnostics(uri, Vec::new(), None).await;
             }
-        }
         self.after_change(path, changed).await;
     }
 
@@ -602,13 +599,12 @@ impl LanguageServer for Server {
                         any = true;
                         cleared.push(ev.uri.clone());
                     }
-                } else if path.is_file() && ws_ok {
-                    if let Some(d) = crate::workspace::load_file(&path, &ws.config) {
+                } else if path.is_file() && ws_ok
+                    && let Some(d) = crate::workspace::load_file(&path, &ws.config) {
                         let prev = ws.file(&path).cloned();
                         ws.insert(d, prev.as_deref());
                         any = true;
                     }
-                }
                 st.published.remove(&path);
             }
         }
@@ -779,11 +775,10 @@ impl LanguageServer for Server {
                         ide::actions::ActionKind::Refactor => lsp::CodeActionKind::REFACTOR,
                         ide::actions::ActionKind::Source => lsp::CodeActionKind::SOURCE,
                     };
-                    if let Some(only) = &only {
-                        if !only.iter().any(|k| kind.as_str().starts_with(k.as_str())) {
+                    if let Some(only) = &only
+                        && !only.iter().any(|k| kind.as_str().starts_with(k.as_str())) {
                             return None;
                         }
-                    }
                     Some(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
                         title: ac.title,
                         kind: Some(kind),

@@ -36,10 +36,10 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut BufReader<R>) -> std::io::
             }
             continue; // stray blank line between frames
         }
-        if let Some((k, v)) = l.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().ok();
-            }
+        if let Some((k, v)) = l.split_once(':')
+            && k.trim().eq_ignore_ascii_case("content-length")
+        {
+            len = v.trim().parse().ok();
         }
     }
     let len = len.unwrap_or(0);
@@ -78,10 +78,12 @@ fn validate(body: &[u8]) -> Result<(), (i64, String, serde_json::Value)> {
     if !has_method && !is_response {
         return Err((-32600, "neither a request, a notification nor a response".into(), id));
     }
-    if let Some(p) = obj.get("params") {
-        if !p.is_object() && !p.is_array() && !p.is_null() {
-            return Err((-32600, "params must be an object or an array".into(), id));
-        }
+    if let Some(p) = obj.get("params")
+        && !p.is_object()
+        && !p.is_array()
+        && !p.is_null()
+    {
+        return Err((-32600, "params must be an object or an array".into(), id));
     }
     if obj.get("id").is_some_and(|i| !(i.is_string() || i.is_number() || i.is_null())) {
         return Err((-32600, "id must be a string or a number".into(), serde_json::Value::Null));
@@ -103,21 +105,19 @@ where
     let err_tx = tx.clone();
     tokio::spawn(async move {
         let mut r = BufReader::new(input);
-        loop {
-            match read_frame(&mut r).await {
-                Ok(Some(body)) => match validate(&body) {
-                    Ok(()) => {
-                        if feed.write_all(&encode(&body)).await.is_err() {
-                            break;
-                        }
+        while let Ok(Some(body)) = read_frame(&mut r).await {
+            match validate(&body) {
+                Ok(()) => {
+                    if feed.write_all(&encode(&body)).await.is_err() {
+                        break;
                     }
-                    Err((code, message, id)) => {
-                        tracing::warn!(code, %message, "refused a malformed JSON-RPC message");
-                        let reply = serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
-                        let _ = err_tx.send(encode(reply.to_string().as_bytes()));
-                    }
-                },
-                Ok(None) | Err(_) => break,
+                }
+                Err((code, message, id)) => {
+                    tracing::warn!(code, %message, "refused a malformed JSON-RPC message");
+                    let reply =
+                        serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
+                    let _ = err_tx.send(encode(reply.to_string().as_bytes()));
+                }
             }
         }
         // end of input: closing the feed lets the service see EOF and stop

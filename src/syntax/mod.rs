@@ -94,7 +94,7 @@ impl SyntaxFile {
     /// before it).
     pub fn doc_at(&self, offset: usize) -> Option<(usize, &FileDoc)> {
         let i = self.docs.partition_point(|d| d.span.range.start <= offset);
-        let i = i.checked_sub(1).unwrap_or(0);
+        let i = i.saturating_sub(1);
         self.docs.get(i).map(|d| (i, d))
     }
 }

@@ -135,13 +135,12 @@ impl Tree {
                             chain.push(e.key);
                             return chain;
                         }
-                        if let Some(v) = e.value {
-                            if self.span_of(v).contains_inclusive(offset) {
+                        if let Some(v) = e.value
+                            && self.span_of(v).contains_inclusive(offset) {
                                 cur = v;
                                 chain.push(v);
                                 continue 'outer;
                             }
-                        }
                     }
                     return chain;
                 }
@@ -408,11 +407,10 @@ impl<'a> Builder<'a> {
                             // `[a: b]` is a one-entry mapping
                             let m =
                                 self.push(NodeKind::Map { entries: Vec::new(), flow: true }, Self::range(ch), Some(id));
-                            if let Some(e) = self.build_pair(ch, m, depth + 1) {
-                                if let NodeKind::Map { entries, .. } = &mut self.tree.nodes[m as usize].kind {
+                            if let Some(e) = self.build_pair(ch, m, depth + 1)
+                                && let NodeKind::Map { entries, .. } = &mut self.tree.nodes[m as usize].kind {
                                     entries.push(e);
                                 }
-                            }
                             items.push(m);
                         }
                         _ => {}
