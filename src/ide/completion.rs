@@ -52,7 +52,11 @@ impl CompletionItem {
 pub type Provider = fn(&Analysis, &FileData, usize) -> Option<Vec<CompletionItem>>;
 
 /// Providers, most specific first.
-pub const PROVIDERS: &[Provider] = &[];
+pub const PROVIDERS: &[Provider] = &[
+    super::image_markers::marker_completion,
+    super::substitution::variable_completion,
+    super::references::reference_completion,
+];
 
 pub fn completions(a: &Analysis, file: &FileData, offset: usize) -> Vec<CompletionItem> {
     for p in PROVIDERS {

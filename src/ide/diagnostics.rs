@@ -17,7 +17,11 @@ pub const INVALID_UTF8: &str = "invalid-utf8";
 pub type Producer = fn(&Analysis, &FileData, &mut Vec<Diagnostic>);
 
 /// Every producer that runs on files of normal size, in order.
-pub const PRODUCERS: &[Producer] = &[];
+pub const PRODUCERS: &[Producer] = &[
+    super::references::reference_diagnostics,
+    super::substitution::substitution_diagnostics,
+    super::image_markers::marker_diagnostics,
+];
 
 /// All diagnostics of `file`, filtered by `# flux-lsp: ignore[...]` comments
 /// and with the configured severities applied.

@@ -12,7 +12,11 @@ pub struct Hover {
 pub type Provider = fn(&Analysis, &FileData, usize) -> Option<Hover>;
 
 /// Providers, most specific first.
-pub const PROVIDERS: &[Provider] = &[];
+pub const PROVIDERS: &[Provider] = &[
+    super::references::reference_hover,
+    super::image_markers::marker_hover,
+    super::substitution::variable_hover,
+];
 
 pub fn hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hover> {
     PROVIDERS.iter().find_map(|p| p(a, file, offset))

@@ -9,7 +9,10 @@ pub mod diagnostics;
 #[cfg(test)]
 pub mod fixture;
 pub mod hover;
+pub mod image_markers;
 pub mod navigation;
+pub mod references;
+pub mod substitution;
 pub mod symbols;
 
 use std::path::PathBuf;

@@ -1,9 +1,17 @@
 //! Navigation along references: definition, references, rename, links.
+//!
+//! Everything goes through the workspace's reference model (resolved
+//! references and the reverse index), so requests never rescan file texts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Edit;
 use crate::text::TextRange;
+use crate::workspace::namespaces::{is_remote, normalize};
+use crate::workspace::refs::PathRole;
+use crate::workspace::resolve::{
+    ApplierDir, Origin, RefModel, Site, TargetId, object_name_at, ref_at, target_name_range,
+};
 use crate::workspace::{Analysis, FileData};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,23 +28,230 @@ pub struct DocumentLink {
     pub tooltip: Option<String>,
 }
 
-pub fn goto_definition(_a: &Analysis, _file: &FileData, _offset: usize) -> Vec<Location> {
-    Vec::new()
+fn name_loc(a: &Analysis, model: &RefModel, t: TargetId) -> Option<Location> {
+    let (path, range) = target_name_range(&model.targets[t], &|p| a.file(p).cloned())?;
+    Some(Location { path, range })
 }
 
-pub fn references(_a: &Analysis, _file: &FileData, _offset: usize, _include_declaration: bool) -> Vec<Location> {
-    Vec::new()
-}
-
-pub fn prepare_rename(_a: &Analysis, _file: &FileData, _offset: usize) -> Option<TextRange> {
+/// The file a kustomization path or a Flux `spec.path` leads to: the file
+/// itself, or the directory's kustomization file.
+fn path_target(model: &RefModel, abs: &Path) -> Option<PathBuf> {
+    if model.layout.files.contains(abs) || abs.is_file() {
+        return Some(abs.to_path_buf());
+    }
+    if let Some(k) = model.layout.kfile_of_dir.get(abs) {
+        return Some(k.clone());
+    }
     None
+}
+
+pub fn goto_definition(a: &Analysis, file: &FileData, offset: usize) -> Vec<Location> {
+    let model = a.ref_model();
+    if let Some(i) = ref_at(file, offset)
+        && let Some(res) = model.resolution(&file.path, i)
+    {
+        let locs: Vec<Location> = res.targets.iter().filter_map(|&t| name_loc(a, &model, t)).collect();
+        if !locs.is_empty() {
+            return locs;
+        }
+    }
+    if let Some(i) = super::image_markers::marker_at(file, offset)
+        && let Some(res) = model.marker_resolution(&file.path, i)
+    {
+        return res.targets.iter().filter_map(|&t| name_loc(a, &model, t)).collect();
+    }
+    if let Some(locs) = super::substitution::variable_definitions(a, file, offset) {
+        return locs;
+    }
+    // kustomization paths and Flux spec.path
+    let dir = file.path.parent().unwrap_or(Path::new("/"));
+    if let Some(k) = &file.summary.refs.kustomize
+        && let Some(p) = k.paths.iter().find(|p| p.range.contains_inclusive(offset))
+        && !is_remote(&p.value)
+        && let Some(t) = path_target(&model, &normalize(&dir.join(&p.value)))
+    {
+        return vec![Location { path: t, range: TextRange::empty(0) }];
+    }
+    for (ai, ap) in file.summary.refs.appliers.iter().enumerate() {
+        if ap.path.as_ref().is_some_and(|p| p.range.contains_inclusive(offset))
+            && let Some(ApplierDir::Found(d)) = model.applier_dirs.get(&(file.path.clone(), ai))
+            && let Some(t) = path_target(&model, d)
+        {
+            return vec![Location { path: t, range: TextRange::empty(0) }];
+        }
+    }
+    Vec::new()
+}
+
+/// The object (targets) under the cursor: its `metadata.name`, a reference
+/// to it or an image marker naming it. The group holds the object and its
+/// patches (partial copies that kustomize merges into it).
+fn targets_at(a: &Analysis, model: &RefModel, file: &FileData, offset: usize) -> Option<(Vec<TargetId>, TextRange)> {
+    let first = if let Some(oi) = object_name_at(file, offset) {
+        let range = file.summary.objects[oi].name.as_ref()?.range;
+        (model.target_of(&file.path, oi)?, range)
+    } else if let Some(i) =
+        ref_at(file, offset).filter(|&i| file.summary.refs.refs[i].name.range.contains_inclusive(offset))
+    {
+        let res = model.resolution(&file.path, i)?;
+        (*res.targets.first()?, file.summary.refs.refs[i].name.range)
+    } else if let Some(i) = super::image_markers::marker_at(file, offset) {
+        let m = &file.summary.refs.markers[i];
+        if !m.name_range.contains_inclusive(offset) {
+            return None;
+        }
+        let res = model.marker_resolution(&file.path, i)?;
+        (*res.targets.first()?, m.name_range)
+    } else if let Some((pi, p)) =
+        file.summary.refs.produced.iter().enumerate().find(|(_, p)| p.name.range.contains_inclusive(offset))
+    {
+        let _ = p;
+        let t = (0..model.targets.len()).find(|&t| {
+            matches!(&model.targets[t].origin, Origin::Produced { path, produced, .. } if path == &file.path && *produced == pi)
+        })?;
+        (t, file.summary.refs.produced[pi].name.range)
+    } else {
+        return None;
+    };
+    let _ = a;
+    let t0 = &model.targets[first.0];
+    let mut group = vec![first.0];
+    // the object and its patches (or, from a patch, the object it patches)
+    for &t in model.lookup(&t0.kind, &t0.name) {
+        let tg = &model.targets[t];
+        if t != first.0 && (tg.patch || t0.patch) && (tg.ns.is_none() || t0.ns.is_none() || tg.ns == t0.ns) {
+            group.push(t);
+        }
+    }
+    Some((group, first.1))
+}
+
+fn site_range(a: &Analysis, site: &Site) -> Option<Location> {
+    match site {
+        Site::Ref(p, i) => {
+            let f = a.file(p)?;
+            Some(Location { path: p.clone(), range: f.summary.refs.refs.get(*i)?.name.range })
+        }
+        Site::Marker(p, i) => {
+            let f = a.file(p)?;
+            Some(Location { path: p.clone(), range: f.summary.refs.markers.get(*i)?.name_range })
+        }
+    }
+}
+
+pub fn references(a: &Analysis, file: &FileData, offset: usize, include_declaration: bool) -> Vec<Location> {
+    let model = a.ref_model();
+    let Some((group, _)) = targets_at(a, &model, file, offset) else { return Vec::new() };
+    let mut out = Vec::new();
+    for &t in &group {
+        if include_declaration {
+            out.extend(name_loc(a, &model, t));
+        }
+        out.extend(model.sites_of(t).iter().filter_map(|s| site_range(a, s)));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+pub fn prepare_rename(a: &Analysis, file: &FileData, offset: usize) -> Option<TextRange> {
+    let model = a.ref_model();
+    let (group, range) = targets_at(a, &model, file, offset)?;
+    // objects created by the Flux installation cannot be renamed here
+    if group.iter().any(|&t| model.targets[t].origin == Origin::Bootstrap) {
+        return None;
+    }
+    Some(range)
 }
 
 /// Edits (each with its path set) that rename the object at the cursor.
-pub fn rename(_a: &Analysis, _file: &FileData, _offset: usize, _new_name: &str) -> Option<Vec<Edit>> {
-    None
+pub fn rename(a: &Analysis, file: &FileData, offset: usize, new_name: &str) -> Option<Vec<Edit>> {
+    let new_name = new_name.trim();
+    if new_name.is_empty() || new_name.chars().any(|c| c.is_whitespace() || c == ':' || c == '"' || c == '#') {
+        return None;
+    }
+    prepare_rename(a, file, offset)?;
+    let locs = references(a, file, offset, true);
+    if locs.is_empty() {
+        return None;
+    }
+    Some(
+        locs.into_iter()
+            .map(|l| {
+                // keep the quoting of quoted names
+                let f = a.file(&l.path);
+                let old = f.map(|f| &f.text[l.range.start..l.range.end]).unwrap_or("");
+                let range = match old.as_bytes().first() {
+                    Some(b'"') | Some(b'\'') if l.range.len() >= 2 => {
+                        TextRange::new(l.range.start + 1, l.range.end - 1)
+                    }
+                    _ => l.range,
+                };
+                Edit { path: Some(l.path), range, new_text: new_name.to_string() }
+            })
+            .collect(),
+    )
 }
 
-pub fn document_links(_a: &Analysis, _file: &FileData) -> Vec<DocumentLink> {
-    Vec::new()
+pub fn document_links(a: &Analysis, file: &FileData) -> Vec<DocumentLink> {
+    let model = a.ref_model();
+    let mut out = Vec::new();
+    let dir = file.path.parent().unwrap_or(Path::new("/"));
+    if let Some(k) = &file.summary.refs.kustomize {
+        for p in &k.paths {
+            if p.value.starts_with("https://") || p.value.starts_with("http://") {
+                out.push(DocumentLink { range: p.range, target: p.value.clone(), tooltip: None });
+                continue;
+            }
+            if is_remote(&p.value) {
+                if p.value.starts_with("github.com/") {
+                    let url = p.value.split("//").next().unwrap_or(&p.value);
+                    let url = url.split('?').next().unwrap_or(url);
+                    out.push(DocumentLink {
+                        range: p.range,
+                        target: format!("https://{url}"),
+                        tooltip: Some("remote base".into()),
+                    });
+                }
+                continue;
+            }
+            let abs = normalize(&dir.join(&p.value));
+            let target = path_target(&model, &abs)
+                .or_else(|| (p.role != PathRole::Resource && abs.exists()).then(|| abs.clone()));
+            if let Some(t) = target {
+                out.push(DocumentLink { range: p.range, target: t.display().to_string(), tooltip: None });
+            }
+        }
+    }
+    for (ai, ap) in file.summary.refs.appliers.iter().enumerate() {
+        let (Some(path), Some(ApplierDir::Found(d))) = (&ap.path, model.applier_dirs.get(&(file.path.clone(), ai)))
+        else {
+            continue;
+        };
+        let target = path_target(&model, d).unwrap_or_else(|| d.clone());
+        out.push(DocumentLink {
+            range: path.range,
+            target: target.display().to_string(),
+            tooltip: Some("directory applied by this Kustomization".into()),
+        });
+    }
+    // URLs of sources
+    for o in &file.summary.objects {
+        if o.class != crate::workspace::ObjectClass::Flux {
+            continue;
+        }
+        let doc = &file.syntax.docs[o.doc];
+        for key in ["url"] {
+            if let Some((v, r)) = doc.parsed.tree.lookup_str(&["spec", key])
+                && (v.starts_with("https://") || v.starts_with("http://"))
+            {
+                let r = doc.abs(r);
+                let quoted = r.len() > v.len();
+                let r = if quoted { TextRange::new(r.start + 1, r.end - 1) } else { r };
+                out.push(DocumentLink { range: r, target: v.to_string(), tooltip: None });
+            }
+        }
+    }
+    out.sort_by_key(|l| l.range);
+    out
 }

@@ -15,8 +15,8 @@ use std::sync::{Arc, OnceLock};
 
 pub use discover::{DiscoverReport, discover, discover_accepts, read_file};
 pub use index::{ObjectIndex, ObjectLoc};
-pub use resolve::RefModel;
 pub use model::{ObjectClass, ObjectInfo, Spanned, classify, is_flux_group, object_of, split_api_version};
+pub use resolve::RefModel;
 
 use crate::ide::Severity;
 use crate::syntax::SyntaxFile;
@@ -50,9 +50,12 @@ pub struct FileSummary {
     pub refs: refs::RefSummary,
 }
 
+/// The position-free part of a summary.
+pub type SummaryKey<'a> = (Vec<(ObjectClass, &'a str, &'a str, &'a str, Option<&'a str>)>, u64);
+
 impl FileSummary {
     /// The part of the summary other files can see, without positions.
-    pub fn key(&self) -> (Vec<(ObjectClass, &str, &str, &str, Option<&str>)>, u64) {
+    pub fn key(&self) -> SummaryKey<'_> {
         let objects = self
             .objects
             .iter()
@@ -86,7 +89,14 @@ pub struct FileData {
 }
 
 impl FileData {
-    pub fn new(path: PathBuf, text: Arc<str>, index: Arc<LineIndex>, version: Option<i32>, prev: Option<&FileData>, config: &Config) -> Self {
+    pub fn new(
+        path: PathBuf,
+        text: Arc<str>,
+        index: Arc<LineIndex>,
+        version: Option<i32>,
+        prev: Option<&FileData>,
+        config: &Config,
+    ) -> Self {
         let syntax = SyntaxFile::parse(&text, prev.map(|p| &p.syntax));
         let objects: Vec<ObjectInfo> = syntax.docs.iter().enumerate().map(|(i, d)| object_of(i, d)).collect();
         let refs = refs::extract(&path, &text, &syntax.docs, &objects);
@@ -168,7 +178,13 @@ impl Workspace {
         self.set_file_shared(path, text.into(), index, version)
     }
 
-    pub fn set_file_shared(&mut self, path: PathBuf, text: Arc<str>, index: Arc<LineIndex>, version: Option<i32>) -> bool {
+    pub fn set_file_shared(
+        &mut self,
+        path: PathBuf,
+        text: Arc<str>,
+        index: Arc<LineIndex>,
+        version: Option<i32>,
+    ) -> bool {
         let prev = self.files.get(&path).cloned();
         let data = FileData::new(path.clone(), text, index, version, prev.as_deref(), &self.config);
         self.insert(data, prev.as_deref())

@@ -29,7 +29,11 @@ pub fn normalize(p: &Path) -> PathBuf {
 
 /// Paths kustomize fetches from elsewhere (git, http).
 pub fn is_remote(p: &str) -> bool {
-    p.contains("://") || p.starts_with("github.com/") || p.starts_with("git@") || p.contains("?ref=") || p.contains("//")
+    p.contains("://")
+        || p.starts_with("github.com/")
+        || p.starts_with("git@")
+        || p.contains("?ref=")
+        || p.contains("//")
 }
 
 #[derive(Debug, Default)]
@@ -62,10 +66,10 @@ impl Layout {
                 }
                 d = dir.parent();
             }
-            if kustomize_file_name(p) {
-                if let Some(dir) = p.parent() {
-                    l.kfile_of_dir.insert(dir.to_path_buf(), p.clone());
-                }
+            if kustomize_file_name(p)
+                && let Some(dir) = p.parent()
+            {
+                l.kfile_of_dir.insert(dir.to_path_buf(), p.clone());
             }
         }
         for (p, f) in files {

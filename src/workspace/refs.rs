@@ -75,6 +75,7 @@ const CONFIGMAP: &[&str] = &["ConfigMap"];
 const SA: &[&str] = &["ServiceAccount"];
 const CM_OR_SECRET: &[&str] = &["ConfigMap", "Secret"];
 
+#[allow(clippy::too_many_arguments)]
 const fn f(
     referrers: &'static [&'static str],
     path: &'static [&'static str],
@@ -88,7 +89,12 @@ const fn f(
     RefField { referrers, path, kinds, default_kind, ns, shape, cross_ns_flag, depends_on: false, label }
 }
 
-const fn dep(referrers: &'static [&'static str], kinds: &'static [&'static str], default_kind: Option<&'static str>, ns: NsRule) -> RefField {
+const fn dep(
+    referrers: &'static [&'static str],
+    kinds: &'static [&'static str],
+    default_kind: Option<&'static str>,
+    ns: NsRule,
+) -> RefField {
     RefField {
         referrers,
         path: &["spec", "dependsOn", "[]"],
@@ -108,48 +114,244 @@ use Shape::*;
 const KS: &[&str] = &["Kustomization"];
 const HR: &[&str] = &["HelmRelease"];
 const KS_HR: &[&str] = &["Kustomization", "HelmRelease"];
-const SRC_SECRETS: &[&str] = &["GitRepository", "OCIRepository", "HelmRepository", "Bucket", "Provider", "ImageRepository", "ResourceSetInputProvider"];
-const SA_OWNERS: &[&str] =
-    &["Kustomization", "HelmRelease", "GitRepository", "OCIRepository", "Bucket", "Provider", "ImageRepository", "ResourceSetInputProvider"];
+const SRC_SECRETS: &[&str] = &[
+    "GitRepository",
+    "OCIRepository",
+    "HelmRepository",
+    "Bucket",
+    "Provider",
+    "ImageRepository",
+    "ResourceSetInputProvider",
+];
+const SA_OWNERS: &[&str] = &[
+    "Kustomization",
+    "HelmRelease",
+    "GitRepository",
+    "OCIRepository",
+    "Bucket",
+    "Provider",
+    "ImageRepository",
+    "ResourceSetInputProvider",
+];
 
 /// Every reference field (see the flux-api reference table).
 pub static FIELDS: &[RefField] = &[
     f(KS, &["spec", "sourceRef"], SOURCES_K, None, Optional, Block, true, "spec.sourceRef"),
     dep(KS, KS, Some("Kustomization"), Optional),
     f(KS, &["spec", "healthChecks", "[]"], &[], None, AsWritten, Block, false, "spec.healthChecks"),
-    f(KS, &["spec", "postBuild", "substituteFrom", "[]"], CM_OR_SECRET, None, Same, Block, false, "spec.postBuild.substituteFrom"),
-    f(KS, &["spec", "decryption", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.decryption.secretRef"),
-    f(KS, &["spec", "decryption", "serviceAccountName"], SA, Some("ServiceAccount"), Same, Scalar, false, "spec.decryption.serviceAccountName"),
-    f(KS_HR, &["spec", "kubeConfig", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.kubeConfig.secretRef"),
-    f(KS_HR, &["spec", "kubeConfig", "configMapRef"], CONFIGMAP, Some("ConfigMap"), Same, Block, false, "spec.kubeConfig.configMapRef"),
-    f(SA_OWNERS, &["spec", "serviceAccountName"], SA, Some("ServiceAccount"), Same, Scalar, false, "spec.serviceAccountName"),
-    f(HR, &["spec", "chart", "spec", "sourceRef"], SOURCES_CHART, Some("HelmRepository"), Optional, Block, true, "spec.chart.spec.sourceRef"),
+    f(
+        KS,
+        &["spec", "postBuild", "substituteFrom", "[]"],
+        CM_OR_SECRET,
+        None,
+        Same,
+        Block,
+        false,
+        "spec.postBuild.substituteFrom",
+    ),
+    f(
+        KS,
+        &["spec", "decryption", "secretRef"],
+        SECRET,
+        Some("Secret"),
+        Same,
+        Block,
+        false,
+        "spec.decryption.secretRef",
+    ),
+    f(
+        KS,
+        &["spec", "decryption", "serviceAccountName"],
+        SA,
+        Some("ServiceAccount"),
+        Same,
+        Scalar,
+        false,
+        "spec.decryption.serviceAccountName",
+    ),
+    f(
+        KS_HR,
+        &["spec", "kubeConfig", "secretRef"],
+        SECRET,
+        Some("Secret"),
+        Same,
+        Block,
+        false,
+        "spec.kubeConfig.secretRef",
+    ),
+    f(
+        KS_HR,
+        &["spec", "kubeConfig", "configMapRef"],
+        CONFIGMAP,
+        Some("ConfigMap"),
+        Same,
+        Block,
+        false,
+        "spec.kubeConfig.configMapRef",
+    ),
+    f(
+        SA_OWNERS,
+        &["spec", "serviceAccountName"],
+        SA,
+        Some("ServiceAccount"),
+        Same,
+        Scalar,
+        false,
+        "spec.serviceAccountName",
+    ),
+    f(
+        HR,
+        &["spec", "chart", "spec", "sourceRef"],
+        SOURCES_CHART,
+        Some("HelmRepository"),
+        Optional,
+        Block,
+        true,
+        "spec.chart.spec.sourceRef",
+    ),
     f(HR, &["spec", "chartRef"], CHART_REF, None, Optional, Block, true, "spec.chartRef"),
-    f(HR, &["spec", "chart", "spec", "verify", "secretRef"], SECRET, Some("Secret"), Any, Block, false, "spec.chart.spec.verify.secretRef"),
+    f(
+        HR,
+        &["spec", "chart", "spec", "verify", "secretRef"],
+        SECRET,
+        Some("Secret"),
+        Any,
+        Block,
+        false,
+        "spec.chart.spec.verify.secretRef",
+    ),
     dep(HR, HR, Some("HelmRelease"), Optional),
     f(HR, &["spec", "valuesFrom", "[]"], CM_OR_SECRET, None, Same, Block, false, "spec.valuesFrom"),
     f(&["HelmChart"], &["spec", "sourceRef"], SOURCES_CHART, None, Same, Block, false, "spec.sourceRef"),
-    f(&["HelmChart"], &["spec", "verify", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.verify.secretRef"),
-    f(&["GitRepository"], &["spec", "include", "[]", "repository"], &["GitRepository"], Some("GitRepository"), Same, Block, false, "spec.include.repository"),
+    f(
+        &["HelmChart"],
+        &["spec", "verify", "secretRef"],
+        SECRET,
+        Some("Secret"),
+        Same,
+        Block,
+        false,
+        "spec.verify.secretRef",
+    ),
+    f(
+        &["GitRepository"],
+        &["spec", "include", "[]", "repository"],
+        &["GitRepository"],
+        Some("GitRepository"),
+        Same,
+        Block,
+        false,
+        "spec.include.repository",
+    ),
     f(SRC_SECRETS, &["spec", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.secretRef"),
     f(SRC_SECRETS, &["spec", "certSecretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.certSecretRef"),
     f(SRC_SECRETS, &["spec", "proxySecretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.proxySecretRef"),
-    f(&["GitRepository", "OCIRepository"], &["spec", "verify", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.verify.secretRef"),
-    f(&["OCIRepository"], &["spec", "verify", "trustedRootSecretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.verify.trustedRootSecretRef"),
+    f(
+        &["GitRepository", "OCIRepository"],
+        &["spec", "verify", "secretRef"],
+        SECRET,
+        Some("Secret"),
+        Same,
+        Block,
+        false,
+        "spec.verify.secretRef",
+    ),
+    f(
+        &["OCIRepository"],
+        &["spec", "verify", "trustedRootSecretRef"],
+        SECRET,
+        Some("Secret"),
+        Same,
+        Block,
+        false,
+        "spec.verify.trustedRootSecretRef",
+    ),
     f(&["Bucket"], &["spec", "sts", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.sts.secretRef"),
-    f(&["Bucket"], &["spec", "sts", "certSecretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.sts.certSecretRef"),
+    f(
+        &["Bucket"],
+        &["spec", "sts", "certSecretRef"],
+        SECRET,
+        Some("Secret"),
+        Same,
+        Block,
+        false,
+        "spec.sts.certSecretRef",
+    ),
     f(&["Receiver"], &["spec", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.secretRef"),
     f(&["ArtifactGenerator"], &["spec", "sources", "[]"], AG_SOURCES, None, Optional, Block, true, "spec.sources"),
     f(&["Alert"], &["spec", "providerRef"], &["Provider"], Some("Provider"), Same, Block, false, "spec.providerRef"),
     f(&["Alert"], &["spec", "eventSources", "[]"], EVENT_KINDS, None, Optional, Block, true, "spec.eventSources"),
     f(&["Receiver"], &["spec", "resources", "[]"], EVENT_KINDS, None, Optional, Block, true, "spec.resources"),
-    f(&["ImagePolicy"], &["spec", "imageRepositoryRef"], &["ImageRepository"], Some("ImageRepository"), Optional, Block, true, "spec.imageRepositoryRef"),
-    f(&["ImageUpdateAutomation"], &["spec", "sourceRef"], &["GitRepository"], Some("GitRepository"), Optional, Block, true, "spec.sourceRef"),
-    f(&["ImageUpdateAutomation"], &["spec", "git", "commit", "signingKey", "secretRef"], SECRET, Some("Secret"), Same, Block, false, "spec.git.commit.signingKey.secretRef"),
-    f(&["FluxInstance"], &["spec", "sync", "pullSecret"], SECRET, Some("Secret"), Same, Scalar, false, "spec.sync.pullSecret"),
-    f(&["FluxInstance"], &["spec", "distribution", "imagePullSecret"], SECRET, Some("Secret"), Same, Scalar, false, "spec.distribution.imagePullSecret"),
-    f(&["FluxInstance"], &["spec", "distribution", "artifactPullSecret"], SECRET, Some("Secret"), Same, Scalar, false, "spec.distribution.artifactPullSecret"),
-    f(&["ResourceSet"], &["spec", "inputsFrom", "[]"], &["ResourceSetInputProvider"], Some("ResourceSetInputProvider"), Same, Block, false, "spec.inputsFrom"),
+    f(
+        &["ImagePolicy"],
+        &["spec", "imageRepositoryRef"],
+        &["ImageRepository"],
+        Some("ImageRepository"),
+        Optional,
+        Block,
+        true,
+        "spec.imageRepositoryRef",
+    ),
+    f(
+        &["ImageUpdateAutomation"],
+        &["spec", "sourceRef"],
+        &["GitRepository"],
+        Some("GitRepository"),
+        Optional,
+        Block,
+        true,
+        "spec.sourceRef",
+    ),
+    f(
+        &["ImageUpdateAutomation"],
+        &["spec", "git", "commit", "signingKey", "secretRef"],
+        SECRET,
+        Some("Secret"),
+        Same,
+        Block,
+        false,
+        "spec.git.commit.signingKey.secretRef",
+    ),
+    f(
+        &["FluxInstance"],
+        &["spec", "sync", "pullSecret"],
+        SECRET,
+        Some("Secret"),
+        Same,
+        Scalar,
+        false,
+        "spec.sync.pullSecret",
+    ),
+    f(
+        &["FluxInstance"],
+        &["spec", "distribution", "imagePullSecret"],
+        SECRET,
+        Some("Secret"),
+        Same,
+        Scalar,
+        false,
+        "spec.distribution.imagePullSecret",
+    ),
+    f(
+        &["FluxInstance"],
+        &["spec", "distribution", "artifactPullSecret"],
+        SECRET,
+        Some("Secret"),
+        Same,
+        Scalar,
+        false,
+        "spec.distribution.artifactPullSecret",
+    ),
+    f(
+        &["ResourceSet"],
+        &["spec", "inputsFrom", "[]"],
+        &["ResourceSetInputProvider"],
+        Some("ResourceSetInputProvider"),
+        Same,
+        Block,
+        false,
+        "spec.inputsFrom",
+    ),
     dep(&["ResourceSet"], &[], None, AsWritten),
 ];
 
@@ -389,7 +591,10 @@ fn str_at(tree: &Tree, doc: &FileDoc, map: NodeId, key: &str) -> Option<Spanned<
 }
 
 fn is_kustomize_file(path: &Path) -> bool {
-    matches!(path.file_name().and_then(|n| n.to_str()), Some("kustomization.yaml" | "kustomization.yml" | "Kustomization"))
+    matches!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("kustomization.yaml" | "kustomization.yml" | "Kustomization")
+    )
 }
 
 pub fn kustomize_file_name(path: &Path) -> bool {
@@ -424,7 +629,9 @@ pub fn extract(path: &Path, text: &str, docs: &[FileDoc], objects: &[ObjectInfo]
             out.sops.push(oi);
         }
         extract_produced_other(oi, obj, kind, tree, doc, &mut out);
-        if obj.class == ObjectClass::Kustomize || (oi == 0 && is_kustomize_file(path) && obj.class == ObjectClass::NotKube) {
+        if obj.class == ObjectClass::Kustomize
+            || (oi == 0 && is_kustomize_file(path) && obj.class == ObjectClass::NotKube)
+        {
             extract_kustomize(oi, tree, doc, &mut out);
         }
         let disabled = tree
@@ -518,12 +725,17 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
                 for e in tree.entries(resolved(tree, m)) {
                     let Some(k) = tree.scalar(e.key) else { continue };
                     let v = e.value.and_then(|v| tree.scalar(resolved(tree, v))).unwrap_or("");
-                    substitute.push((Spanned { value: k.to_string(), range: doc.abs(tree.node(e.key).range) }, v.to_string()));
+                    substitute.push((
+                        Spanned { value: k.to_string(), range: doc.abs(tree.node(e.key).range) },
+                        v.to_string(),
+                    ));
                 }
             }
             let components = nodes_at(tree, &["spec", "components", "[]"])
                 .into_iter()
-                .filter_map(|n| Some(Spanned { value: tree.scalar(n)?.to_string(), range: doc.abs(tree.node(n).range) }))
+                .filter_map(|n| {
+                    Some(Spanned { value: tree.scalar(n)?.to_string(), range: doc.abs(tree.node(n).range) })
+                })
                 .collect();
             out.appliers.push(Applier {
                 object: oi,
@@ -547,7 +759,13 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
         "ArtifactGenerator" => {
             for n in nodes_at(tree, &["spec", "artifacts", "[]"]) {
                 if let Some(name) = str_at(tree, doc, n, "name") {
-                    out.produced.push(Produced { object: oi, kind: "ExternalArtifact".into(), name, namespace: None, opaque: false });
+                    out.produced.push(Produced {
+                        object: oi,
+                        kind: "ExternalArtifact".into(),
+                        name,
+                        namespace: None,
+                        opaque: false,
+                    });
                 }
             }
         }
@@ -556,9 +774,22 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
                 let ns = obj.namespace.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| "flux-system".into());
                 let name = str_at(tree, doc, sync, "name")
                     .unwrap_or(Spanned { value: ns.clone(), range: doc.abs(tree.node(sync).range) });
-                let src_kind = str_at(tree, doc, sync, "kind").map(|s| s.value).unwrap_or_else(|| "GitRepository".into());
-                out.produced.push(Produced { object: oi, kind: src_kind, name: name.clone(), namespace: None, opaque: false });
-                out.produced.push(Produced { object: oi, kind: "Kustomization".into(), name, namespace: None, opaque: false });
+                let src_kind =
+                    str_at(tree, doc, sync, "kind").map(|s| s.value).unwrap_or_else(|| "GitRepository".into());
+                out.produced.push(Produced {
+                    object: oi,
+                    kind: src_kind,
+                    name: name.clone(),
+                    namespace: None,
+                    opaque: false,
+                });
+                out.produced.push(Produced {
+                    object: oi,
+                    kind: "Kustomization".into(),
+                    name,
+                    namespace: None,
+                    opaque: false,
+                });
                 out.appliers.push(Applier {
                     object: oi,
                     path: str_at(tree, doc, sync, "path"),
@@ -626,7 +857,9 @@ fn extract_kustomize(oi: usize, tree: &Tree, doc: &FileDoc, out: &mut RefSummary
             add(n, role, field, &mut k);
         }
     }
-    for (list, role) in [("patches", PathRole::Patch), ("patchesJson6902", PathRole::Patch), ("replacements", PathRole::Other)] {
+    for (list, role) in
+        [("patches", PathRole::Patch), ("patchesJson6902", PathRole::Patch), ("replacements", PathRole::Other)]
+    {
         for item in nodes_at(tree, &[list, "[]"]) {
             if let Some(p) = tree.get(item, "path") {
                 add(resolved(tree, p), role, list, &mut k);
@@ -705,7 +938,8 @@ fn extract_vars(object: Option<usize>, doc: &FileDoc, out: &mut RefSummary) {
             continue;
         }
         let rest = &inner[name_len..];
-        let has_default = rest.starts_with(":=") || rest.starts_with(":-") || rest.starts_with('=') || rest.starts_with('-');
+        let has_default =
+            rest.starts_with(":=") || rest.starts_with(":-") || rest.starts_with('=') || rest.starts_with('-');
         out.vars.push(VarUse {
             range: doc.abs(TextRange::new(at, end + 1)),
             name: name.to_string(),
@@ -760,8 +994,8 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, c) in d[0].iter_mut().enumerate() {
+        *c = j;
     }
     for i in 1..=n {
         for j in 1..=m {
@@ -810,7 +1044,10 @@ mod tests {
         let m = &s.markers[0];
         assert_eq!(&src[m.name_range.start..m.name_range.end], "app");
         assert_eq!(m.suffix.as_deref(), Some("tag"));
-        let k = summary("/d/kustomization.yaml", "resources:\n  - a.yaml\n  - ../b\npatches:\n  - path: p.yaml\nconfigMapGenerator:\n  - name: v\n    files:\n      - key=f.txt\n");
+        let k = summary(
+            "/d/kustomization.yaml",
+            "resources:\n  - a.yaml\n  - ../b\npatches:\n  - path: p.yaml\nconfigMapGenerator:\n  - name: v\n    files:\n      - key=f.txt\n",
+        );
         let paths: Vec<_> = k.kustomize.unwrap().paths.iter().map(|p| p.value.clone()).collect();
         assert_eq!(paths, vec!["a.yaml", "../b", "p.yaml", "f.txt"]);
         assert_eq!(edit_distance("podinfo", "podinf0"), 1);

@@ -64,7 +64,9 @@ pub enum Status {
     /// Found, but only in other namespaces.
     OtherNamespace(Vec<TargetId>),
     /// Not found; maybe a name one edit away.
-    Unresolved { suggestion: Option<String> },
+    Unresolved {
+        suggestion: Option<String>,
+    },
     /// Found in another namespace while `--no-cross-namespace-refs` is set.
     CrossNamespaceBlocked,
 }
@@ -171,10 +173,10 @@ impl RefModel {
     pub fn build(roots: &[PathBuf], files: &HashMap<PathBuf, Arc<FileData>>) -> RefModel {
         let mut m = RefModel { layout: Layout::build(files), ..Default::default() };
         for r in roots {
-            if let Some(g) = git_info(r) {
-                if !m.git.iter().any(|x| x.root == g.root) {
-                    m.git.push(g);
-                }
+            if let Some(g) = git_info(r)
+                && !m.git.iter().any(|x| x.root == g.root)
+            {
+                m.git.push(g);
             }
         }
         m.no_cross_ns = files.values().any(|f| f.summary.refs.no_cross_ns);
@@ -187,10 +189,10 @@ impl RefModel {
         m.compute_appliers(&paths, files, roots);
         // namespaces given by Flux Kustomizations: update targets
         for t in &mut m.targets {
-            if t.ns.is_none() {
-                if let Origin::Object { path, .. } = &t.origin {
-                    t.ns = m.file_ns.get(path).map(|x| x.0.clone());
-                }
+            if t.ns.is_none()
+                && let Origin::Object { path, .. } = &t.origin
+            {
+                t.ns = m.file_ns.get(path).map(|x| x.0.clone());
             }
         }
         m.resolve_all(&paths, files);
@@ -212,10 +214,7 @@ impl RefModel {
     /// The namespace of an object: `metadata.namespace`, else inferred.
     pub fn object_ns(&self, file: &FileData, object: usize) -> Option<String> {
         let o = file.summary.objects.get(object)?;
-        o.namespace
-            .as_ref()
-            .map(|n| n.value.clone())
-            .or_else(|| self.file_ns.get(&file.path).map(|x| x.0.clone()))
+        o.namespace.as_ref().map(|n| n.value.clone()).or_else(|| self.file_ns.get(&file.path).map(|x| x.0.clone()))
     }
 
     /// Where an object's namespace comes from, for hovers.
@@ -312,7 +311,9 @@ impl RefModel {
                     if let Some(g) = f.summary.refs.git_sources.iter().find(|g| g.object == *object) {
                         let url = normalize_url(&g.url);
                         for gi in &self.git {
-                            if gi.remotes.contains(&url) && (g.branch.is_none() || gi.branch.is_none() || g.branch == gi.branch) {
+                            if gi.remotes.contains(&url)
+                                && (g.branch.is_none() || gi.branch.is_none() || g.branch == gi.branch)
+                            {
                                 return true;
                             }
                         }
@@ -403,7 +404,14 @@ impl RefModel {
                 self.resolutions.insert(((*p).clone(), i), res);
             }
             for (i, mk) in f.summary.refs.markers.iter().enumerate() {
-                let res = self.resolve_name(f.path.as_path(), Some("ImagePolicy"), &["ImagePolicy"], &mk.name, mk.namespace.clone(), false);
+                let res = self.resolve_name(
+                    f.path.as_path(),
+                    Some("ImagePolicy"),
+                    &["ImagePolicy"],
+                    &mk.name,
+                    mk.namespace.clone(),
+                    false,
+                );
                 for &t in &res.targets {
                     if res.status == Status::Ok {
                         self.refs_to.entry(t).or_default().push(Site::Marker((*p).clone(), i));
@@ -428,26 +436,30 @@ impl RefModel {
         if r.name.value.is_empty() || r.selector || r.is_templated() {
             return skipped(kind, ns);
         }
-        if let Some(k) = &kind {
-            if !spec.kinds.is_empty() && !spec.kinds.contains(&k.as_str()) {
-                let targets = self.matching(f.path.as_path(), spec.kinds, &r.name.value, ns.as_deref());
-                return Resolution { kind: kind.clone(), ns, targets, status: Status::WrongKind };
-            }
+        if let Some(k) = &kind
+            && !spec.kinds.is_empty()
+            && !spec.kinds.contains(&k.as_str())
+        {
+            let targets = self.matching(f.path.as_path(), spec.kinds, &r.name.value, ns.as_deref());
+            return Resolution { kind: kind.clone(), ns, targets, status: Status::WrongKind };
         }
         let kinds: Vec<&str> = match &kind {
             Some(k) => vec![k.as_str()],
             None => spec.kinds.to_vec(),
         };
         let mut res = self.resolve_name(f.path.as_path(), kind.as_deref(), &kinds, &r.name.value, ns.clone(), true);
-        if res.status == Status::Ok && spec.cross_ns_flag && self.no_cross_ns {
-            if let (Some(w), Some(o)) = (&r.namespace, &own_ns) {
-                if &w.value != o {
-                    res.status = Status::CrossNamespaceBlocked;
-                }
-            }
+        if res.status == Status::Ok
+            && spec.cross_ns_flag
+            && self.no_cross_ns
+            && let (Some(w), Some(o)) = (&r.namespace, &own_ns)
+            && &w.value != o
+        {
+            res.status = Status::CrossNamespaceBlocked;
         }
         // kinds the server cannot know about (health checks of Deployments...)
-        if matches!(res.status, Status::Unresolved { .. } | Status::OtherNamespace(_)) && kinds.iter().all(|k| !is_flux_kind(k) && !is_core_kind(k)) {
+        if matches!(res.status, Status::Unresolved { .. } | Status::OtherNamespace(_))
+            && kinds.iter().all(|k| !is_flux_kind(k) && !is_core_kind(k))
+        {
             res.status = Status::Skipped;
         }
         res
@@ -481,7 +493,15 @@ impl RefModel {
         v.sort_by_key(|&t| (std::cmp::Reverse(score(t)), t));
     }
 
-    fn resolve_name(&self, from: &Path, kind: Option<&str>, kinds: &[&str], name: &str, ns: Option<String>, _ref: bool) -> Resolution {
+    fn resolve_name(
+        &self,
+        from: &Path,
+        kind: Option<&str>,
+        kinds: &[&str],
+        name: &str,
+        ns: Option<String>,
+        _ref: bool,
+    ) -> Resolution {
         let mk = |targets, status| Resolution { kind: kind.map(str::to_string), ns: ns.clone(), targets, status };
         if is_templated(name) || ns.as_deref().is_some_and(is_templated) {
             return mk(Vec::new(), Status::Skipped);
@@ -589,24 +609,19 @@ fn bfs(edges: &HashMap<TargetId, Vec<(TargetId, PathBuf, usize)>>, a: TargetId, 
 /// The reference (index in `refs.refs`) whose name or block holds `offset`.
 pub fn ref_at(file: &FileData, offset: usize) -> Option<usize> {
     let refs = &file.summary.refs.refs;
-    refs.iter()
-        .position(|r| r.name.range.contains_inclusive(offset) && !r.name.value.is_empty())
-        .or_else(|| {
-            // the innermost block holding the cursor
-            refs.iter()
-                .enumerate()
-                .filter(|(_, r)| r.block.contains_inclusive(offset))
-                .min_by_key(|(_, r)| r.block.len())
-                .map(|(i, _)| i)
-        })
+    refs.iter().position(|r| r.name.range.contains_inclusive(offset) && !r.name.value.is_empty()).or_else(|| {
+        // the innermost block holding the cursor
+        refs.iter()
+            .enumerate()
+            .filter(|(_, r)| r.block.contains_inclusive(offset))
+            .min_by_key(|(_, r)| r.block.len())
+            .map(|(i, _)| i)
+    })
 }
 
 /// The object whose `metadata.name` holds `offset`.
 pub fn object_name_at(file: &FileData, offset: usize) -> Option<usize> {
-    file.summary
-        .objects
-        .iter()
-        .position(|o| o.name.as_ref().is_some_and(|n| n.range.contains_inclusive(offset)))
+    file.summary.objects.iter().position(|o| o.name.as_ref().is_some_and(|n| n.range.contains_inclusive(offset)))
 }
 
 /// The range of a target's name, in its file.

@@ -1,0 +1,482 @@
+//! Cross-object references in the editor: diagnostics (unresolved names,
+//! wrong kinds, cross-namespace references, dependency cycles, missing
+//! paths), hover on a reference and completion of reference names.
+
+use std::path::{Path, PathBuf};
+
+use super::completion::{CompletionItem, CompletionKind};
+use super::hover::Hover;
+use super::{Diagnostic, Edit, Fix, Related, Severity};
+use crate::syntax::{NodeKind, PathSeg};
+use crate::text::TextRange;
+use crate::workspace::namespaces::{is_remote, normalize};
+use crate::workspace::refs::{FIELDS, PathRole, RefInfo, edit_distance, fields_of};
+use crate::workspace::resolve::{ApplierDir, Origin, Resolution, Status, Target, is_core_kind, ref_at};
+use crate::workspace::{Analysis, FileData, ObjectClass, RefModel};
+
+pub const UNRESOLVED_REFERENCE: &str = "unresolved-reference";
+pub const INVALID_REFERENCE_KIND: &str = "invalid-reference-kind";
+pub const CROSS_NAMESPACE_REFERENCE: &str = "cross-namespace-reference";
+pub const DEPENDENCY_CYCLE: &str = "dependency-cycle";
+pub const MISSING_PATH: &str = "missing-path";
+
+/// A path as shown to users: relative to its workspace root.
+pub fn display_path(a: &Analysis, p: &Path) -> String {
+    for r in &a.ws.roots {
+        if let Ok(rel) = p.strip_prefix(r) {
+            return rel.display().to_string();
+        }
+    }
+    p.display().to_string()
+}
+
+fn where_looked(kind: Option<&str>, allowed: &[&str], name: &str, ns: Option<&str>) -> String {
+    let kind = match kind {
+        Some(k) => k.to_string(),
+        None => allowed.join(" or "),
+    };
+    match ns {
+        Some(ns) => format!("{kind} `{name}` in namespace `{ns}`"),
+        None => format!("{kind} `{name}`"),
+    }
+}
+
+/// Producer: diagnostics of the references of a file.
+pub fn reference_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
+    let model = a.ref_model();
+    let nfiles = a.ws.len();
+    for (i, r) in file.summary.refs.refs.iter().enumerate() {
+        let Some(res) = model.resolution(&file.path, i) else { continue };
+        if let Some(d) = ref_diagnostic(a, &model, file, r, res, nfiles) {
+            out.push(d);
+        }
+        if let Some(cycle) = model.cycles.get(&(file.path.clone(), i)) {
+            let mut d = Diagnostic::new(
+                DEPENDENCY_CYCLE,
+                Severity::Error,
+                r.name.range,
+                format!("dependency cycle: {cycle}; none of its members can become ready"),
+            );
+            for &t in &res.targets {
+                if let Some((p, range)) = name_range(a, &model.targets[t]) {
+                    d.related.push(Related {
+                        path: p,
+                        range,
+                        message: format!("{} depends on it", model.targets[t].label()),
+                    });
+                }
+            }
+            out.push(d);
+        }
+    }
+    path_diagnostics(a, &model, file, out);
+}
+
+fn ref_diagnostic(
+    a: &Analysis,
+    model: &RefModel,
+    file: &FileData,
+    r: &RefInfo,
+    res: &Resolution,
+    nfiles: usize,
+) -> Option<Diagnostic> {
+    let spec = r.spec();
+    let looked = || where_looked(res.kind.as_deref(), spec.kinds, &r.name.value, res.ns.as_deref());
+    match &res.status {
+        Status::Ok | Status::Skipped => None,
+        Status::WrongKind => {
+            let written = r.kind.as_ref()?;
+            let mut d = Diagnostic::new(
+                INVALID_REFERENCE_KIND,
+                Severity::Error,
+                written.range,
+                format!(
+                    "`{}` cannot refer to a {}; allowed kinds: {}",
+                    spec.label,
+                    written.value,
+                    spec.kinds.join(", ")
+                ),
+            );
+            let mut kinds: Vec<&str> = res.targets.iter().map(|&t| model.targets[t].kind.as_str()).collect();
+            kinds.dedup();
+            if let [k] = kinds.as_slice() {
+                d.fixes.push(Fix {
+                    title: format!("Change kind to {k}"),
+                    edits: vec![Edit { path: None, range: written.range, new_text: k.to_string() }],
+                    preferred: true,
+                });
+            }
+            Some(d)
+        }
+        Status::CrossNamespaceBlocked => {
+            let range = r.namespace.as_ref().map(|n| n.range).unwrap_or(r.name.range);
+            Some(Diagnostic::new(
+                CROSS_NAMESPACE_REFERENCE,
+                Severity::Error,
+                range,
+                format!(
+                    "cross-namespace reference to {}: the controllers run with `--no-cross-namespace-refs`, so only namespace `{}` is allowed",
+                    looked(),
+                    model.object_ns(file, r.object).unwrap_or_default()
+                ),
+            ))
+        }
+        Status::OtherNamespace(found) => {
+            if r.optional {
+                return None;
+            }
+            let mut nss: Vec<String> = found.iter().filter_map(|&t| model.targets[t].ns.clone()).collect();
+            nss.sort();
+            nss.dedup();
+            let sev =
+                if is_core_kind(res.kind.as_deref().unwrap_or("")) { Severity::Information } else { Severity::Warning };
+            let mut d = Diagnostic::new(
+                UNRESOLVED_REFERENCE,
+                sev,
+                r.name.range,
+                format!(
+                    "no {} in the workspace; found in namespace {}",
+                    looked(),
+                    nss.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                ),
+            );
+            for &t in found {
+                if let Some((p, range)) = name_range(a, &model.targets[t]) {
+                    d.related.push(Related { path: p, range, message: model.targets[t].label() });
+                }
+            }
+            Some(d)
+        }
+        Status::Unresolved { suggestion } => {
+            if r.optional {
+                return None;
+            }
+            let kind = res.kind.as_deref().unwrap_or("");
+            let core = is_core_kind(kind);
+            if let Some(s) = suggestion {
+                let sev = if core { Severity::Warning } else { Severity::Error };
+                let d = Diagnostic::new(
+                    UNRESOLVED_REFERENCE,
+                    sev,
+                    r.name.range,
+                    format!("no {}; did you mean `{s}`?", looked()),
+                )
+                .with_fix(Fix {
+                    title: format!("Change to `{s}`"),
+                    edits: vec![Edit { path: None, range: r.name.range, new_text: s.clone() }],
+                    preferred: true,
+                });
+                return Some(d);
+            }
+            let sev = if core { Severity::Information } else { Severity::Warning };
+            let hint = if core { "; it must be created in the cluster by other means" } else { "" };
+            Some(Diagnostic::new(
+                UNRESOLVED_REFERENCE,
+                sev,
+                r.name.range,
+                format!("no {} found in the {nfiles} files of the workspace{hint}", looked()),
+            ))
+        }
+    }
+}
+
+fn name_range(a: &Analysis, t: &Target) -> Option<(PathBuf, TextRange)> {
+    crate::workspace::resolve::target_name_range(t, &|p| a.file(p).cloned())
+}
+
+/// Names of the files and directories next to `p` one edit away from it.
+fn similar_path(model: &RefModel, p: &Path) -> Option<String> {
+    let parent = p.parent()?;
+    let name = p.file_name()?.to_str()?;
+    let mut cands: Vec<String> = model
+        .layout
+        .files
+        .iter()
+        .chain(model.layout.dirs.iter())
+        .filter(|x| x.parent() == Some(parent))
+        .filter_map(|x| x.file_name()?.to_str().map(str::to_string))
+        .filter(|n| edit_distance(n, name) == 1)
+        .collect();
+    cands.sort();
+    cands.dedup();
+    if cands.len() == 1 { cands.pop() } else { None }
+}
+
+fn missing(model: &RefModel, range: TextRange, value: &str, what: String, abs: &Path) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        MISSING_PATH,
+        Severity::Error,
+        range,
+        format!("{what} `{value}` does not exist ({})", abs.display()),
+    );
+    if let Some(s) = similar_path(model, abs) {
+        let new = match value.rsplit_once('/') {
+            Some((head, _)) => format!("{head}/{s}"),
+            None => s.clone(),
+        };
+        d.message.push_str(&format!("; did you mean `{new}`?"));
+        d.fixes.push(Fix {
+            title: format!("Change to `{new}`"),
+            edits: vec![Edit { path: None, range, new_text: new }],
+            preferred: true,
+        });
+    }
+    d
+}
+
+fn path_diagnostics(a: &Analysis, model: &RefModel, file: &FileData, out: &mut Vec<Diagnostic>) {
+    let dir = file.path.parent().unwrap_or(Path::new("/"));
+    if let Some(k) = &file.summary.refs.kustomize {
+        for p in &k.paths {
+            if p.value.is_empty() || is_remote(&p.value) || p.value.contains("${") || p.value.contains('*') {
+                continue;
+            }
+            let abs = normalize(&dir.join(&p.value));
+            if !model.layout.exists(&abs) {
+                let what = match p.role {
+                    PathRole::Resource => format!("`{}` entry", p.field),
+                    PathRole::Component => "component".to_string(),
+                    PathRole::Patch => "patch file".to_string(),
+                    PathRole::Generator => format!("`{}` file", p.field),
+                    PathRole::Other => format!("`{}` path", p.field),
+                };
+                out.push(missing(model, p.range, &p.value, what, &abs));
+            }
+        }
+    }
+    for (ai, ap) in file.summary.refs.appliers.iter().enumerate() {
+        match model.applier_dirs.get(&(file.path.clone(), ai)) {
+            Some(ApplierDir::Missing(bases)) => {
+                let Some(path) = &ap.path else { continue };
+                let base = bases.last().cloned().unwrap_or_default();
+                let abs = normalize(&base.join(path.value.trim_start_matches('/')));
+                let mut d = missing(model, path.range, &path.value, "`spec.path`".into(), &abs);
+                d.message = format!(
+                    "`spec.path` `{}` does not exist in this repository (the source is this repository; looked under {})",
+                    path.value,
+                    bases.iter().map(|b| format!("`{}`", display_path(a, b))).collect::<Vec<_>>().join(", ")
+                );
+                out.push(d);
+            }
+            Some(ApplierDir::Found(d)) => {
+                for c in &ap.components {
+                    if is_remote(&c.value) || c.value.contains("${") {
+                        continue;
+                    }
+                    let abs = normalize(&d.join(&c.value));
+                    if !model.layout.exists(&abs) {
+                        out.push(missing(model, c.range, &c.value, "component (relative to `spec.path`)".into(), &abs));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A few facts about a target for hovers: its spec's scalar fields.
+pub fn target_summary(a: &Analysis, model: &RefModel, t: &Target) -> String {
+    let mut s = format!("**{}** `{}`", t.kind, t.name);
+    if let Some(ns) = &t.ns {
+        s.push_str(&format!(" in namespace `{ns}`"));
+    }
+    s.push_str("\n\n");
+    match &t.origin {
+        Origin::Bootstrap => {
+            s.push_str("Created by `flux bootstrap` / the Flux installation (not in the repository).\n")
+        }
+        Origin::Produced { path, object, .. } => {
+            let producer = a
+                .file(path)
+                .and_then(|f| f.summary.objects.get(*object).map(|o| format!("{} {}", o.kind_str(), o.name_str())));
+            s.push_str(&format!("Created by {} in `{}`\n", producer.unwrap_or_default(), display_path(a, path)));
+        }
+        Origin::Object { path, object } => {
+            let Some(f) = a.file(path) else { return s };
+            s.push_str(&format!("Defined in `{}`", display_path(a, path)));
+            if let Some(origin) = model.ns_origin(f, *object)
+                && t.ns.is_some()
+            {
+                s.push_str(&format!(" (namespace from {origin})"));
+            }
+            s.push('\n');
+            let o = &f.summary.objects[*object];
+            let tree = &f.syntax.docs[o.doc].parsed.tree;
+            if let Some(spec) = tree.lookup(&["spec"]) {
+                let mut lines = Vec::new();
+                for e in tree.entries(spec) {
+                    let (Some(k), Some(v)) = (tree.scalar(e.key), e.value) else { continue };
+                    if let Some(val) = tree.scalar(v) {
+                        if !val.contains('\n') && lines.len() < 8 {
+                            lines.push(format!("- `{k}`: `{val}`"));
+                        }
+                    } else if k == "ref" || k == "chart" {
+                        for e2 in tree.entries(v) {
+                            if let (Some(k2), Some(v2)) = (tree.scalar(e2.key), e2.value.and_then(|v| tree.scalar(v))) {
+                                lines.push(format!("- `{k}.{k2}`: `{v2}`"));
+                            }
+                        }
+                    }
+                }
+                if !lines.is_empty() {
+                    s.push('\n');
+                    s.push_str(&lines.join("\n"));
+                    s.push('\n');
+                }
+            }
+        }
+    }
+    s
+}
+
+/// Hover provider: the target of the reference under the cursor.
+pub fn reference_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hover> {
+    let i = ref_at(file, offset)?;
+    let r = &file.summary.refs.refs[i];
+    if !r.name.range.contains_inclusive(offset) {
+        return None;
+    }
+    let model = a.ref_model();
+    let res = model.resolution(&file.path, i)?;
+    let mut md = String::new();
+    match &res.status {
+        Status::Ok | Status::CrossNamespaceBlocked => {
+            for &t in res.targets.iter().take(3) {
+                md.push_str(&target_summary(a, &model, &model.targets[t]));
+                md.push('\n');
+            }
+        }
+        Status::Skipped => {
+            md.push_str(&format!("`{}`: not resolved (templated, wildcard or selector)\n", r.spec().label))
+        }
+        _ => md.push_str(&format!(
+            "`{}` → {} (not found in the workspace)\n",
+            r.spec().label,
+            where_looked(res.kind.as_deref(), r.spec().kinds, &r.name.value, res.ns.as_deref())
+        )),
+    }
+    Some(Hover { range: r.name.range, markdown: md.trim_end().to_string() })
+}
+
+/// The reference field at the cursor, found on the tree (so that half-typed
+/// references without a name are found too): (field index, the name's
+/// current range, written kind, written namespace, object index).
+type FieldAt = (usize, TextRange, Option<String>, Option<String>, usize);
+
+fn field_at(file: &FileData, offset: usize) -> Option<FieldAt> {
+    let (di, doc) = file.syntax.doc_at(offset)?;
+    let oi = file.summary.objects.iter().position(|o| o.doc == di)?;
+    let obj = &file.summary.objects[oi];
+    if obj.class != ObjectClass::Flux {
+        return None;
+    }
+    let tree = &doc.parsed.tree;
+    let rel = offset.checked_sub(doc.base())?;
+    let chain = tree.chain_at(rel);
+    let &leaf = chain.last()?;
+    let line_start = doc.parsed.text[..rel].rfind('\n').map(|x| x + 1).unwrap_or(0);
+    let line = &doc.parsed.text[line_start..rel];
+    // (node of the block or scalar, the name range)
+    let (node, range, scalar_field) = match &tree.node(leaf).kind {
+        NodeKind::Scalar { .. } if !tree.is_key(leaf) => {
+            let parent = tree.node(leaf).parent?;
+            let key = tree.entries(parent).iter().find(|e| e.value == Some(leaf)).and_then(|e| tree.scalar(e.key));
+            if key == Some("name") {
+                (parent, doc.abs(tree.node(leaf).range), false)
+            } else {
+                (leaf, doc.abs(tree.node(leaf).range), true)
+            }
+        }
+        NodeKind::Map { .. } | NodeKind::Scalar { .. } => {
+            // `name: |` with nothing typed yet
+            let t = line.trim_start().trim_start_matches("- ");
+            if t.trim_end() == "name:" {
+                let m =
+                    if matches!(tree.node(leaf).kind, NodeKind::Map { .. }) { leaf } else { tree.node(leaf).parent? };
+                (m, TextRange::empty(offset), false)
+            } else if let Some(k) = t.trim_end().strip_suffix(':') {
+                let m =
+                    if matches!(tree.node(leaf).kind, NodeKind::Map { .. }) { leaf } else { tree.node(leaf).parent? };
+                let e = tree.get_entry(m, k)?;
+                if e.value.is_some() {
+                    return None;
+                }
+                // a scalar field with no value: find its path through the key
+                let mut path = tree.path_of(m);
+                path.push(PathSeg::Key(k.to_string()));
+                let fi = match_field(obj.kind_str(), &path, true)?;
+                return Some((fi, TextRange::empty(offset), None, None, oi));
+            } else {
+                return None;
+            }
+        }
+        _ => return None,
+    };
+    let path = tree.path_of(node);
+    let fi = match_field(obj.kind_str(), &path, scalar_field)?;
+    let get =
+        |k: &str| if scalar_field { None } else { tree.get(node, k).and_then(|v| tree.scalar(v)).map(str::to_string) };
+    Some((fi, range, get("kind"), get("namespace"), oi))
+}
+
+fn match_field(kind: &str, path: &[PathSeg], scalar: bool) -> Option<usize> {
+    use crate::workspace::refs::Shape;
+    fields_of(kind)
+        .find(|(_, f)| {
+            (f.shape == Shape::Scalar) == scalar
+                && f.path.len() == path.len()
+                && f.path.iter().zip(path).all(|(p, s)| match s {
+                    PathSeg::Key(k) => p == k,
+                    PathSeg::Index(_) => *p == "[]",
+                })
+        })
+        .map(|(i, _)| i)
+}
+
+/// Completion provider: names of existing objects of the right kind and
+/// namespace in a reference's `name`.
+pub fn reference_completion(a: &Analysis, file: &FileData, offset: usize) -> Option<Vec<CompletionItem>> {
+    let (fi, range, kind, ns, oi) = field_at(file, offset)?;
+    let spec = &FIELDS[fi];
+    let model = a.ref_model();
+    let own_ns = model.object_ns(file, oi);
+    let ns = match spec.ns {
+        crate::workspace::refs::NsRule::Same => own_ns,
+        crate::workspace::refs::NsRule::Optional => ns.or(own_ns),
+        crate::workspace::refs::NsRule::AsWritten => ns,
+        crate::workspace::refs::NsRule::Any => None,
+    };
+    let kinds: Vec<String> = match kind.filter(|k| !k.is_empty()).or(spec.default_kind.map(str::to_string)) {
+        Some(k) => vec![k],
+        None => spec.kinds.iter().map(|k| k.to_string()).collect(),
+    };
+    let mut items = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for k in &kinds {
+        for &t in model.of_kind(k) {
+            let tg = &model.targets[t];
+            if tg.patch || !(tg.ns.is_none() || ns.is_none() || tg.ns == ns) {
+                continue;
+            }
+            if !seen.insert((tg.kind.clone(), tg.name.clone())) {
+                continue;
+            }
+            let mut it = CompletionItem::new(tg.name.clone(), CompletionKind::Reference);
+            it.detail = Some(match (&tg.ns, tg.path()) {
+                (Some(n), Some(p)) => format!("{} in {n} ({})", tg.kind, display_path(a, p)),
+                (Some(n), None) => format!("{} in {n}", tg.kind),
+                (None, _) => tg.kind.clone(),
+            });
+            it.documentation = Some(target_summary(a, &model, tg));
+            it.replace = Some(range);
+            // objects near the referrer first
+            let near = tg
+                .path()
+                .map(|p| p.components().zip(file.path.components()).take_while(|(x, y)| x == y).count())
+                .unwrap_or(0);
+            it.sort_text = Some(format!("{:03}{}", 999 - near.min(999), tg.name));
+            items.push(it);
+        }
+    }
+    Some(items)
+}
