@@ -480,3 +480,212 @@ pub fn reference_completion(a: &Analysis, file: &FileData, offset: usize) -> Opt
     }
     Some(items)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ide::fixture::Fixture;
+    use crate::ide::{Diagnostic, Severity};
+
+    const GIT_SRC: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app-repo\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://github.com/org/app\n";
+
+    fn diags(f: &Fixture, rel: &str) -> Vec<Diagnostic> {
+        f.diagnostics_of(rel).into_iter().filter(|d| d.code != "yaml-syntax").collect()
+    }
+
+    fn codes(f: &Fixture, rel: &str) -> Vec<(&'static str, Severity)> {
+        diags(f, rel).iter().map(|d| (d.code, d.severity)).collect()
+    }
+
+    fn ks(name: &str, spec: &str) -> String {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  interval: 10m\n  prune: true\n{spec}"
+        )
+    }
+
+    #[test]
+    fn typo_in_source_ref_is_an_error_with_a_fix() {
+        let src = format!(
+            "# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}",
+            ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-rep\n")
+        );
+        let f = Fixture::parse(&src);
+        let d = diags(&f, "ks.yaml");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].code, d[0].severity), ("unresolved-reference", Severity::Error));
+        assert!(d[0].message.contains("did you mean `app-repo`"), "{}", d[0].message);
+        assert_eq!(d[0].fixes[0].edits[0].new_text, "app-repo");
+        // the bootstrap source is known too
+        let f = Fixture::parse(&ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: flux-sytem\n"));
+        let d = diags(&f, "test.yaml");
+        assert_eq!(d[0].fixes[0].edits[0].new_text, "flux-system");
+    }
+
+    #[test]
+    fn resolved_and_bootstrap_references_are_quiet() {
+        let src = format!(
+            "# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}---\n{}",
+            ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n  serviceAccountName: kustomize-controller\n"),
+            ks("infra", "  dependsOn:\n    - name: apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
+        );
+        let f = Fixture::parse(&src);
+        assert_eq!(codes(&f, "ks.yaml"), vec![]);
+    }
+
+    #[test]
+    fn unknown_name_is_a_warning_saying_where_it_looked() {
+        let src = format!("# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}", ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: other\n"));
+        let f = Fixture::parse(&src);
+        let d = diags(&f, "ks.yaml");
+        assert_eq!((d[0].code, d[0].severity), ("unresolved-reference", Severity::Warning));
+        assert!(d[0].message.contains("GitRepository `other` in namespace `flux-system`"), "{}", d[0].message);
+        assert!(d[0].fixes.is_empty());
+    }
+
+    #[test]
+    fn wrong_kind_is_an_error_with_a_fix_when_the_name_exists() {
+        let src = "# file: repo.yaml\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  url: oci://ghcr.io/x\n# file: hr.yaml\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  chartRef:\n    kind: HelmRepository\n    name: podinfo\n";
+        let f = Fixture::parse(src);
+        let d = diags(&f, "hr.yaml");
+        assert_eq!((d[0].code, d[0].severity), ("invalid-reference-kind", Severity::Error));
+        assert_eq!(&f.ws.file(&std::path::PathBuf::from("/fixture/hr.yaml")).unwrap().text[d[0].range.start..d[0].range.end], "HelmRepository");
+        assert_eq!(d[0].fixes[0].edits[0].new_text, "OCIRepository");
+    }
+
+    #[test]
+    fn missing_helm_repository_and_namespace_inference() {
+        // the HelmRepository gets its namespace from the kustomization.yaml
+        let src = "# file: app/kustomization.yaml\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: podinfo\nresources:\n  - repo.yaml\n  - release.yaml\n# file: app/repo.yaml\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: podinfo\nspec:\n  url: https://x\n# file: app/release.yaml\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n";
+        let f = Fixture::parse(src);
+        assert_eq!(codes(&f, "app/release.yaml"), vec![]);
+        let f = Fixture::parse(&src.replace("name: podinfo\nspec:\n  url", "name: other\nspec:\n  url"));
+        let d = diags(&f, "app/release.yaml");
+        assert_eq!((d[0].code, d[0].severity), ("unresolved-reference", Severity::Warning));
+        assert!(d[0].message.contains("HelmRepository `podinfo` in namespace `podinfo`"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn other_namespace_is_reported_with_where_it_is() {
+        let src = format!("# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}", ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n").replace("namespace: flux-system", "namespace: apps"));
+        let f = Fixture::parse(&src);
+        let d = diags(&f, "ks.yaml");
+        assert_eq!(d[0].code, "unresolved-reference");
+        assert!(d[0].message.contains("found in namespace `flux-system`"), "{}", d[0].message);
+        assert_eq!(d[0].related.len(), 1);
+    }
+
+    #[test]
+    fn cross_namespace_refs_are_errors_with_the_flag() {
+        let flag = "# file: clusters/flux-system/kustomization.yaml\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - gotk-components.yaml\npatches:\n  - patch: |\n      - op: add\n        path: /spec/template/spec/containers/0/args/-\n        value: --no-cross-namespace-refs=true\n    target:\n      kind: Deployment\n# file: clusters/flux-system/gotk-components.yaml\n# generated\n";
+        let k = ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n    namespace: flux-system\n").replace("namespace: flux-system\nspec", "namespace: apps\nspec");
+        let src = format!("{flag}# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{k}");
+        let f = Fixture::parse(&src);
+        let d = diags(&f, "ks.yaml");
+        assert_eq!((d[0].code, d[0].severity), ("cross-namespace-reference", Severity::Error), "{d:?}");
+        // without the flag, fine
+        let f = Fixture::parse(&format!("# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{k}"));
+        assert_eq!(codes(&f, "ks.yaml"), vec![]);
+    }
+
+    #[test]
+    fn dependency_cycles_of_two_and_three_members() {
+        let src = format!(
+            "# file: a.yaml\n{}# file: b.yaml\n{}# file: c.yaml\n{}",
+            ks("a", "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  dependsOn:\n    - name: b\n"),
+            ks("b", "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  dependsOn:\n    - name: c\n"),
+            ks("c", "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  dependsOn:\n    - name: a\n"),
+        );
+        let f = Fixture::parse(&src);
+        for file in ["a.yaml", "b.yaml", "c.yaml"] {
+            let d = diags(&f, file);
+            assert_eq!(d.len(), 1, "{d:?}");
+            assert_eq!((d[0].code, d[0].severity), ("dependency-cycle", Severity::Error));
+            for m in ["flux-system/a", "flux-system/b", "flux-system/c"] {
+                assert!(d[0].message.contains(m), "{}", d[0].message);
+            }
+        }
+        // HelmReleases, two members
+        let hr = |n: &str, d: &str| format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {n}\n  namespace: x\nspec:\n  chartRef:\n    kind: OCIRepository\n    name: flux-system\n  dependsOn:\n    - name: {d}\n");
+        let f = Fixture::parse(&format!("{}---\n{}", hr("p", "q"), hr("q", "p")));
+        let c = codes(&f, "test.yaml");
+        assert_eq!(c.iter().filter(|(c, _)| *c == "dependency-cycle").count(), 2, "{c:?}");
+        // no cycle: a chain
+        let f = Fixture::parse(&format!("{}---\n{}", hr("p", "q"), hr("q", "r").replace("    - name: r\n", "    - name: r\n      namespace: y\n")));
+        assert!(!codes(&f, "test.yaml").iter().any(|(c, _)| *c == "dependency-cycle"));
+    }
+
+    #[test]
+    fn kustomization_paths_must_exist() {
+        let src = "# file: app/kustomization.yaml\nresources:\n  - deploy.yaml\n  - servce.yaml\n  - ../base\n  - https://example.com/x.yaml\n  - github.com/org/repo//deploy?ref=v1\ncomponents:\n  - ../comp\npatches:\n  - path: patch.yaml\nconfigMapGenerator:\n  - name: vars\n    envs:\n      - vars.env\n# file: app/deploy.yaml\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: x\n# file: app/service.yaml\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: y\n# file: base/kustomization.yaml\nresources: []\n";
+        let f = Fixture::parse(src);
+        let d = diags(&f, "app/kustomization.yaml");
+        let text = &f.ws.file(&std::path::PathBuf::from("/fixture/app/kustomization.yaml")).unwrap().text;
+        let got: Vec<_> = d.iter().map(|d| (d.code, &text[d.range.start..d.range.end])).collect();
+        assert_eq!(
+            got,
+            vec![("missing-path", "servce.yaml"), ("missing-path", "../comp"), ("missing-path", "patch.yaml"), ("missing-path", "vars.env")]
+        );
+        assert_eq!(d[0].fixes[0].edits[0].new_text, "service.yaml");
+    }
+
+    #[test]
+    fn flux_spec_path_must_exist_in_the_own_repository() {
+        let src = format!(
+            "# file: clusters/prod/apps.yaml\n{}---\n{}---\n{}# file: apps/prod/kustomization.yaml\nresources: []\n# file: src.yaml\n{GIT_SRC}",
+            ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  path: ./apps/prod\n"),
+            ks("missing", "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  path: ./apps/production\n  components:\n    - ../nope\n"),
+            ks("other-repo", "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n  path: ./does/not/matter\n"),
+        );
+        let f = Fixture::parse(&src);
+        let d = diags(&f, "clusters/prod/apps.yaml");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].code, d[0].severity), ("missing-path", Severity::Error));
+        assert!(d[0].message.contains("./apps/production"), "{}", d[0].message);
+        // components relative to spec.path
+        let src2 = src.replace("path: ./apps/production", "path: ./apps/prod");
+        let f = Fixture::parse(&src2);
+        let d = diags(&f, "clusters/prod/apps.yaml");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].message.contains("../nope"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn wildcards_templates_and_produced_objects_are_not_flagged() {
+        let src = "# file: gen.yaml\napiVersion: source.extensions.fluxcd.io/v1beta1\nkind: ArtifactGenerator\nmetadata:\n  name: gen\n  namespace: flux-system\nspec:\n  sources:\n    - alias: repo\n      kind: GitRepository\n      name: flux-system\n  artifacts:\n    - name: apps\n# file: es.yaml\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: es\n  namespace: flux-system\nspec:\n  target:\n    name: creds\n# file: alert.yaml\napiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: a\n  namespace: flux-system\nspec:\n  providerRef:\n    name: ${PROVIDER}\n  eventSources:\n    - kind: Kustomization\n      name: '*'\n# file: ks.yaml\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  sourceRef:\n    kind: ExternalArtifact\n    name: apps\n  path: ./anything\n  decryption:\n    provider: sops\n    secretRef:\n      name: creds\n";
+        let f = Fixture::parse(src);
+        for file in ["gen.yaml", "es.yaml", "alert.yaml", "ks.yaml"] {
+            assert_eq!(codes(&f, file), vec![], "{file}");
+        }
+    }
+
+    #[test]
+    fn missing_secrets_are_information_only() {
+        let f = Fixture::parse(&ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"));
+        assert_eq!(codes(&f, "test.yaml"), vec![("unresolved-reference", Severity::Information)]);
+    }
+
+    #[test]
+    fn hover_and_completion_on_references() {
+        let src = format!("# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}", ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-re$0po\n"));
+        let f = Fixture::parse(&src);
+        let a = f.ws.analysis();
+        let h = super::reference_hover(&a, f.file(), f.offset()).unwrap();
+        assert!(h.markdown.contains("**GitRepository** `app-repo`"), "{}", h.markdown);
+        assert!(h.markdown.contains("src.yaml"), "{}", h.markdown);
+        assert!(h.markdown.contains("https://github.com/org/app"), "{}", h.markdown);
+        let items = crate::ide::completion::completions(&a, f.file(), f.offset());
+        let labels: Vec<_> = items.iter().map(|i| i.label.as_str()).collect();
+        assert!(labels.contains(&"app-repo") && labels.contains(&"flux-system"), "{labels:?}");
+        // empty name, kind decides
+        let src = format!("# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}", ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: $0\n"));
+        let f = Fixture::parse(&src);
+        let a = f.ws.analysis();
+        let items = crate::ide::completion::completions(&a, f.file(), f.offset());
+        assert!(items.iter().any(|i| i.label == "app-repo"), "{items:?}");
+        // dependsOn offers Kustomizations of the namespace
+        let src = format!("{}---\n{}", ks("a", "  dependsOn:\n    - name: $0\n"), ks("b", ""));
+        let f = Fixture::parse(&src);
+        let a = f.ws.analysis();
+        let labels: Vec<_> = crate::ide::completion::completions(&a, f.file(), f.offset()).into_iter().map(|i| i.label).collect();
+        assert!(labels.contains(&"b".to_string()), "{labels:?}");
+    }
+}
