@@ -140,3 +140,50 @@ pub fn marker_completion(a: &Analysis, file: &FileData, offset: usize) -> Option
     }
     Some(items)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ide::Severity;
+    use crate::ide::fixture::Fixture;
+
+    const POLICY: &str = "# file: policy.yaml\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: podinfo\n  policy:\n    semver:\n      range: 6.x\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  image: ghcr.io/stefanprodan/podinfo\n";
+
+    fn deploy(marker: &str) -> Fixture {
+        Fixture::parse(&format!(
+            "{POLICY}# file: deploy.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\nspec:\n  template:\n    spec:\n      containers:\n        - image: ghcr.io/stefanprodan/podinfo:6.0.0 # {{\"$imagepolicy\": \"{marker}\"}}\n"
+        ))
+    }
+
+    #[test]
+    fn markers_must_name_existing_policies() {
+        assert!(deploy("flux-system:podinfo").diagnostics_of("deploy.yaml").is_empty());
+        assert!(deploy("flux-system:podinfo:tag").diagnostics_of("deploy.yaml").is_empty());
+        let d = deploy("flux-system:podinf").diagnostics_of("deploy.yaml");
+        assert_eq!((d[0].code, d[0].severity), ("unresolved-image-policy", Severity::Error));
+        assert_eq!(d[0].fixes[0].edits[0].new_text, "podinfo");
+        let d = deploy("flux-system:other").diagnostics_of("deploy.yaml");
+        assert_eq!((d[0].code, d[0].severity), ("unresolved-image-policy", Severity::Warning));
+        let d = deploy("flux-system:podinfo:version").diagnostics_of("deploy.yaml");
+        assert_eq!(d[0].code, "invalid-image-marker");
+    }
+
+    #[test]
+    fn hover_definition_and_completion_in_markers() {
+        let f = deploy("flux-system:podi$0nfo:tag");
+        let a = f.ws.analysis();
+        let h = crate::ide::hover::hover(&a, f.file(), f.offset()).unwrap();
+        assert!(
+            h.markdown.contains("sets the tag") && h.markdown.contains("**ImagePolicy** `podinfo`"),
+            "{}",
+            h.markdown
+        );
+        let defs = crate::ide::navigation::goto_definition(&a, f.file(), f.offset());
+        assert!(defs[0].path.ends_with("policy.yaml"));
+        let f = deploy("flux$0");
+        let a = f.ws.analysis();
+        let items = crate::ide::completion::completions(&a, f.file(), f.offset());
+        assert_eq!(items.iter().map(|i| i.label.as_str()).collect::<Vec<_>>(), vec!["flux-system:podinfo"]);
+        let r = items[0].replace.unwrap();
+        assert_eq!(&f.file().text[r.start..r.end], "flux");
+    }
+}

@@ -255,3 +255,105 @@ pub fn document_links(a: &Analysis, file: &FileData) -> Vec<DocumentLink> {
     out.sort_by_key(|l| l.range);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::ide::fixture::{Fixture, ROOT};
+
+    const REPO: &str = "# file: infra/repo.yaml\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  url: https://stefanprodan.github.io/podinfo\n";
+    fn hr(name: &str, repo: &str) -> String {
+        format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n  namespace: apps\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: {repo}\n"
+        )
+    }
+
+    fn text_at<'a>(f: &'a Fixture, l: &Location) -> &'a str {
+        let file = f.ws.file(&l.path).unwrap();
+        &file.text[l.range.start..l.range.end]
+    }
+
+    #[test]
+    fn definition_references_and_rename() {
+        let src = format!(
+            "{REPO}# file: apps/a.yaml\n{}# file: apps/b.yaml\n{}",
+            hr("a", "podi$0nfo"),
+            hr("b", "\"podinfo\"")
+        );
+        let f = Fixture::parse(&src);
+        let a = f.ws.analysis();
+        let def = goto_definition(&a, f.file(), f.offset());
+        assert_eq!(def.len(), 1);
+        assert_eq!(def[0].path, PathBuf::from(ROOT).join("infra/repo.yaml"));
+        assert_eq!(text_at(&f, &def[0]), "podinfo");
+        let refs = references(&a, f.file(), f.offset(), true);
+        assert_eq!(refs.len(), 3, "{refs:?}");
+        assert_eq!(references(&a, f.file(), f.offset(), false).len(), 2);
+        // from the declaration
+        let repo = f.ws.file(&PathBuf::from(ROOT).join("infra/repo.yaml")).unwrap();
+        let at = repo.text.find("podinfo").unwrap() + 1;
+        assert_eq!(references(&a, repo, at, true).len(), 3);
+        let r = prepare_rename(&a, f.file(), f.offset()).unwrap();
+        assert_eq!(&f.file().text[r.start..r.end], "podinfo");
+        let edits = rename(&a, f.file(), f.offset(), "charts").unwrap();
+        assert_eq!(edits.len(), 3);
+        assert!(edits.iter().all(|e| e.path.is_some() && e.new_text == "charts"));
+        // quoted names keep their quotes
+        let b = edits.iter().find(|e| e.path.as_ref().unwrap().ends_with("apps/b.yaml")).unwrap();
+        let bf = f.ws.file(b.path.as_ref().unwrap()).unwrap();
+        assert_eq!(&bf.text[b.range.start..b.range.end], "podinfo");
+        assert!(rename(&a, f.file(), f.offset(), "bad name").is_none());
+    }
+
+    #[test]
+    fn rename_includes_patches_and_markers_and_not_bootstrap() {
+        let src = "# file: base/kustomization.yaml\nresources:\n  - policy.yaml\n# file: base/policy.yaml\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: ap$0p\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n# file: prod/kustomization.yaml\nresources:\n  - ../base\npatches:\n  - path: patch.yaml\n# file: prod/patch.yaml\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  policy:\n    semver:\n      range: 1.x\n# file: deploy.yaml\nimage: x:1 # {\"$imagepolicy\": \"flux-system:app:tag\"}\n";
+        let f = Fixture::parse(src);
+        let a = f.ws.analysis();
+        let edits = rename(&a, f.file(), f.offset(), "web").unwrap();
+        let mut files: Vec<_> = edits.iter().map(|e| e.path.clone().unwrap()).collect();
+        files.sort();
+        assert_eq!(
+            files,
+            vec![
+                PathBuf::from("/fixture/base/policy.yaml"),
+                PathBuf::from("/fixture/deploy.yaml"),
+                PathBuf::from("/fixture/prod/patch.yaml")
+            ]
+        );
+        let k = Fixture::parse(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\n  namespace: flux-system\nspec:\n  sourceRef:\n    kind: GitRepository\n    name: flux-sy$0stem\n",
+        );
+        let a = k.ws.analysis();
+        assert!(prepare_rename(&a, k.file(), k.offset()).is_none());
+    }
+
+    #[test]
+    fn links_on_kustomization_paths_and_urls() {
+        let src = format!(
+            "# file: app/kustomization.yaml\nresources:\n  - ../infra/repo.yaml\n  - ../infra\n  - https://example.com/x.yaml\n  - github.com/org/repo//deploy?ref=v1\n{REPO}# file: infra/kustomization.yaml\nresources:\n  - repo.yaml\n"
+        );
+        let f = Fixture::parse(&src);
+        let a = f.ws.analysis();
+        let file = f.ws.file(&PathBuf::from("/fixture/app/kustomization.yaml")).unwrap();
+        let targets: Vec<_> = document_links(&a, file).into_iter().map(|l| l.target).collect();
+        assert_eq!(
+            targets,
+            vec![
+                "/fixture/infra/repo.yaml",
+                "/fixture/infra/kustomization.yaml",
+                "https://example.com/x.yaml",
+                "https://github.com/org/repo"
+            ]
+        );
+        let repo = f.ws.file(&PathBuf::from("/fixture/infra/repo.yaml")).unwrap();
+        let links = document_links(&a, repo);
+        assert_eq!(links[0].target, "https://stefanprodan.github.io/podinfo");
+        // go to definition on a path
+        let at = file.text.find("../infra\n").unwrap() + 2;
+        let d = goto_definition(&a, file, at);
+        assert_eq!(d[0].path, PathBuf::from("/fixture/infra/kustomization.yaml"));
+    }
+}

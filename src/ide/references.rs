@@ -524,8 +524,14 @@ mod tests {
     fn resolved_and_bootstrap_references_are_quiet() {
         let src = format!(
             "# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}---\n{}",
-            ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n  serviceAccountName: kustomize-controller\n"),
-            ks("infra", "  dependsOn:\n    - name: apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
+            ks(
+                "apps",
+                "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n  serviceAccountName: kustomize-controller\n"
+            ),
+            ks(
+                "infra",
+                "  dependsOn:\n    - name: apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+            )
         );
         let f = Fixture::parse(&src);
         assert_eq!(codes(&f, "ks.yaml"), vec![]);
@@ -533,7 +539,10 @@ mod tests {
 
     #[test]
     fn unknown_name_is_a_warning_saying_where_it_looked() {
-        let src = format!("# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}", ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: other\n"));
+        let src = format!(
+            "# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}",
+            ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: other\n")
+        );
         let f = Fixture::parse(&src);
         let d = diags(&f, "ks.yaml");
         assert_eq!((d[0].code, d[0].severity), ("unresolved-reference", Severity::Warning));
@@ -547,7 +556,10 @@ mod tests {
         let f = Fixture::parse(src);
         let d = diags(&f, "hr.yaml");
         assert_eq!((d[0].code, d[0].severity), ("invalid-reference-kind", Severity::Error));
-        assert_eq!(&f.ws.file(&std::path::PathBuf::from("/fixture/hr.yaml")).unwrap().text[d[0].range.start..d[0].range.end], "HelmRepository");
+        assert_eq!(
+            &f.ws.file(&std::path::PathBuf::from("/fixture/hr.yaml")).unwrap().text[d[0].range.start..d[0].range.end],
+            "HelmRepository"
+        );
         assert_eq!(d[0].fixes[0].edits[0].new_text, "OCIRepository");
     }
 
@@ -565,7 +577,11 @@ mod tests {
 
     #[test]
     fn other_namespace_is_reported_with_where_it_is() {
-        let src = format!("# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}", ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n").replace("namespace: flux-system", "namespace: apps"));
+        let src = format!(
+            "# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}",
+            ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n")
+                .replace("namespace: flux-system", "namespace: apps")
+        );
         let f = Fixture::parse(&src);
         let d = diags(&f, "ks.yaml");
         assert_eq!(d[0].code, "unresolved-reference");
@@ -576,7 +592,8 @@ mod tests {
     #[test]
     fn cross_namespace_refs_are_errors_with_the_flag() {
         let flag = "# file: clusters/flux-system/kustomization.yaml\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - gotk-components.yaml\npatches:\n  - patch: |\n      - op: add\n        path: /spec/template/spec/containers/0/args/-\n        value: --no-cross-namespace-refs=true\n    target:\n      kind: Deployment\n# file: clusters/flux-system/gotk-components.yaml\n# generated\n";
-        let k = ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n    namespace: flux-system\n").replace("namespace: flux-system\nspec", "namespace: apps\nspec");
+        let k = ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n    namespace: flux-system\n")
+            .replace("namespace: flux-system\nspec", "namespace: apps\nspec");
         let src = format!("{flag}# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{k}");
         let f = Fixture::parse(&src);
         let d = diags(&f, "ks.yaml");
@@ -604,12 +621,20 @@ mod tests {
             }
         }
         // HelmReleases, two members
-        let hr = |n: &str, d: &str| format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {n}\n  namespace: x\nspec:\n  chartRef:\n    kind: OCIRepository\n    name: flux-system\n  dependsOn:\n    - name: {d}\n");
+        let hr = |n: &str, d: &str| {
+            format!(
+                "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {n}\n  namespace: x\nspec:\n  chartRef:\n    kind: OCIRepository\n    name: flux-system\n  dependsOn:\n    - name: {d}\n"
+            )
+        };
         let f = Fixture::parse(&format!("{}---\n{}", hr("p", "q"), hr("q", "p")));
         let c = codes(&f, "test.yaml");
         assert_eq!(c.iter().filter(|(c, _)| *c == "dependency-cycle").count(), 2, "{c:?}");
         // no cycle: a chain
-        let f = Fixture::parse(&format!("{}---\n{}", hr("p", "q"), hr("q", "r").replace("    - name: r\n", "    - name: r\n      namespace: y\n")));
+        let f = Fixture::parse(&format!(
+            "{}---\n{}",
+            hr("p", "q"),
+            hr("q", "r").replace("    - name: r\n", "    - name: r\n      namespace: y\n")
+        ));
         assert!(!codes(&f, "test.yaml").iter().any(|(c, _)| *c == "dependency-cycle"));
     }
 
@@ -622,7 +647,12 @@ mod tests {
         let got: Vec<_> = d.iter().map(|d| (d.code, &text[d.range.start..d.range.end])).collect();
         assert_eq!(
             got,
-            vec![("missing-path", "servce.yaml"), ("missing-path", "../comp"), ("missing-path", "patch.yaml"), ("missing-path", "vars.env")]
+            vec![
+                ("missing-path", "servce.yaml"),
+                ("missing-path", "../comp"),
+                ("missing-path", "patch.yaml"),
+                ("missing-path", "vars.env")
+            ]
         );
         assert_eq!(d[0].fixes[0].edits[0].new_text, "service.yaml");
     }
@@ -632,7 +662,10 @@ mod tests {
         let src = format!(
             "# file: clusters/prod/apps.yaml\n{}---\n{}---\n{}# file: apps/prod/kustomization.yaml\nresources: []\n# file: src.yaml\n{GIT_SRC}",
             ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  path: ./apps/prod\n"),
-            ks("missing", "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  path: ./apps/production\n  components:\n    - ../nope\n"),
+            ks(
+                "missing",
+                "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  path: ./apps/production\n  components:\n    - ../nope\n"
+            ),
             ks("other-repo", "  sourceRef:\n    kind: GitRepository\n    name: app-repo\n  path: ./does/not/matter\n"),
         );
         let f = Fixture::parse(&src);
@@ -659,13 +692,19 @@ mod tests {
 
     #[test]
     fn missing_secrets_are_information_only() {
-        let f = Fixture::parse(&ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"));
+        let f = Fixture::parse(&ks(
+            "apps",
+            "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n",
+        ));
         assert_eq!(codes(&f, "test.yaml"), vec![("unresolved-reference", Severity::Information)]);
     }
 
     #[test]
     fn hover_and_completion_on_references() {
-        let src = format!("# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}", ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-re$0po\n"));
+        let src = format!(
+            "# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}",
+            ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: app-re$0po\n")
+        );
         let f = Fixture::parse(&src);
         let a = f.ws.analysis();
         let h = super::reference_hover(&a, f.file(), f.offset()).unwrap();
@@ -676,7 +715,10 @@ mod tests {
         let labels: Vec<_> = items.iter().map(|i| i.label.as_str()).collect();
         assert!(labels.contains(&"app-repo") && labels.contains(&"flux-system"), "{labels:?}");
         // empty name, kind decides
-        let src = format!("# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}", ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: $0\n"));
+        let src = format!(
+            "# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}",
+            ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: $0\n")
+        );
         let f = Fixture::parse(&src);
         let a = f.ws.analysis();
         let items = crate::ide::completion::completions(&a, f.file(), f.offset());
@@ -685,7 +727,8 @@ mod tests {
         let src = format!("{}---\n{}", ks("a", "  dependsOn:\n    - name: $0\n"), ks("b", ""));
         let f = Fixture::parse(&src);
         let a = f.ws.analysis();
-        let labels: Vec<_> = crate::ide::completion::completions(&a, f.file(), f.offset()).into_iter().map(|i| i.label).collect();
+        let labels: Vec<_> =
+            crate::ide::completion::completions(&a, f.file(), f.offset()).into_iter().map(|i| i.label).collect();
         assert!(labels.contains(&"b".to_string()), "{labels:?}");
     }
 }

@@ -242,3 +242,64 @@ pub fn variable_completion(a: &Analysis, file: &FileData, offset: usize) -> Opti
     }
     Some(items)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ide::Severity;
+    use crate::ide::fixture::Fixture;
+
+    const SETUP: &str = "# file: clusters/prod/apps.yaml\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  path: ./apps\n  postBuild:\n    substitute:\n      cluster_name: prod\n    substituteFrom:\n      - kind: ConfigMap\n        name: cluster-vars\n      - kind: Secret\n        name: cluster-secrets\n# file: clusters/prod/vars.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\ndata:\n  domain: example.com\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\nstringData:\n  token: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.9.0\n";
+
+    fn setup(app: &str) -> Fixture {
+        Fixture::parse(&format!("{SETUP}# file: apps/app.yaml\n{app}"))
+    }
+
+    #[test]
+    fn undefined_variables_are_warnings() {
+        let f = setup(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  a: ${cluster_name}\n  b: ${domain}\n  c: ${token}\n  d: ${missing}\n  e: ${with_default:=x}\n  f: $${escaped}\n",
+        );
+        let d = f.diagnostics_of("apps/app.yaml");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].code, d[0].severity), ("undefined-variable", Severity::Warning));
+        assert!(
+            d[0].message.contains("${missing}") && d[0].message.contains("Kustomization `apps`"),
+            "{}",
+            d[0].message
+        );
+    }
+
+    #[test]
+    fn disabled_substitution_and_unapplied_files_are_quiet() {
+        let f = setup(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\ndata:\n  d: ${missing}\n",
+        );
+        assert!(f.diagnostics_of("apps/app.yaml").is_empty());
+        let f = Fixture::parse(&format!(
+            "{SETUP}# file: other/app.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  d: ${{missing}}\n"
+        ));
+        assert!(f.diagnostics_of("other/app.yaml").is_empty());
+        // substituteFrom an object not in the workspace: keys unknown
+        let f = Fixture::parse(&format!(
+            "{}# file: apps/app.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  d: ${{missing}}\n",
+            SETUP.replace("name: cluster-vars\n  namespace", "name: renamed\n  namespace")
+        ));
+        assert!(f.diagnostics_of("apps/app.yaml").iter().all(|d| d.code != "undefined-variable"));
+    }
+
+    #[test]
+    fn hover_definition_and_completion() {
+        let f = setup("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  a: ${dom$0ain}\n");
+        let a = f.ws.analysis();
+        let h = super::variable_hover(&a, f.file(), f.offset()).unwrap();
+        assert!(h.markdown.contains("`example.com`") && h.markdown.contains("cluster-vars"), "{}", h.markdown);
+        let defs = crate::ide::navigation::goto_definition(&a, f.file(), f.offset());
+        assert_eq!(defs.len(), 1);
+        assert!(defs[0].path.ends_with("clusters/prod/vars.yaml"));
+        let f = setup("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  a: ${cl$0\n");
+        let a = f.ws.analysis();
+        let labels: Vec<_> =
+            crate::ide::completion::completions(&a, f.file(), f.offset()).into_iter().map(|i| i.label).collect();
+        assert_eq!(labels, vec!["cluster_name", "token", "domain"]);
+    }
+}
