@@ -115,6 +115,9 @@ pub struct Workspace {
     index: OnceLock<Arc<ObjectIndex>>,
     /// The reference model (issue #4), rebuilt lazily with the index.
     ref_model: OnceLock<Arc<RefModel>>,
+    /// Flux API schemas (issue #3): the built-in catalog plus workspace CRDs,
+    /// rebuilt lazily when a CRD-bearing file changes.
+    schemas: OnceLock<Arc<crate::schema::Registry>>,
 }
 
 /// An immutable view for the IDE features.
@@ -132,6 +135,9 @@ impl<'a> Analysis<'a> {
     }
     pub fn ref_model(&self) -> Arc<RefModel> {
         self.ws.ref_model()
+    }
+    pub fn schemas(&self) -> Arc<crate::schema::Registry> {
+        self.ws.schemas()
     }
 }
 
@@ -166,6 +172,11 @@ impl Workspace {
         self.ref_model.get_or_init(|| Arc::new(RefModel::build(&self.roots, &self.files))).clone()
     }
 
+    /// The schema registry (built-in catalog + workspace CRDs + `crd_paths`).
+    pub fn schemas(&self) -> Arc<crate::schema::Registry> {
+        self.schemas.get_or_init(|| Arc::new(crate::schema::Registry::for_workspace(self))).clone()
+    }
+
     fn invalidate(&mut self) {
         self.index = OnceLock::new();
         self.ref_model = OnceLock::new();
@@ -196,6 +207,9 @@ impl Workspace {
             Some(p) => p.summary.key() != data.summary.key(),
             None => true,
         };
+        if crate::schema::has_crds(&data) || prev.is_some_and(crate::schema::has_crds) {
+            self.schemas = OnceLock::new();
+        }
         self.files.insert(data.path.clone(), Arc::new(data));
         if changed {
             self.invalidate();
@@ -206,6 +220,7 @@ impl Workspace {
     pub fn remove_file(&mut self, path: &Path) -> bool {
         let removed = self.files.remove(path).is_some();
         if removed {
+            self.schemas = OnceLock::new();
             self.invalidate();
         }
         removed
@@ -217,6 +232,7 @@ impl Workspace {
         self.files.retain(|p, _| !p.starts_with(dir));
         let n = before - self.files.len();
         if n > 0 {
+            self.schemas = OnceLock::new();
             self.invalidate();
         }
         n
