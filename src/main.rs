@@ -33,8 +33,13 @@ fn init_logging(file: Option<&std::path::Path>) {
     }
 }
 
+/// Stack for threads that parse: generous, so the syntax layer's depth limits
+/// (128 levels) keep a wide margin even in debug builds.
+const STACK: usize = 16 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = rayon::ThreadPoolBuilder::new().stack_size(STACK).build_global();
     match cli.command {
         Some(Command::Check(args)) => {
             // the checker logs only warnings unless asked
@@ -48,7 +53,7 @@ fn main() -> ExitCode {
         None => {
             let _ = cli.stdio;
             init_logging(cli.log_file.as_deref());
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+            let rt = tokio::runtime::Builder::new_multi_thread().thread_stack_size(STACK).enable_all().build().expect("tokio runtime");
             rt.block_on(flux_lsp::lsp::serve(tokio::io::stdin(), tokio::io::stdout()));
             // stdin is read on a blocking thread that never returns by itself:
             // do not wait for it

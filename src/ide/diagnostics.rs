@@ -9,9 +9,11 @@ use crate::text::TextRange;
 use crate::workspace::{Analysis, FileData};
 
 pub const YAML_SYNTAX: &str = "yaml-syntax";
+pub const YAML_LIMITS: &str = "yaml-limits";
 pub const DUPLICATE_KEY: &str = "duplicate-key";
 pub const FILE_TOO_LARGE: &str = "file-too-large";
 pub const INVALID_UTF8: &str = "invalid-utf8";
+pub const GO_TEMPLATE: &str = "go-template";
 
 /// A producer of diagnostics for one file (schema validation, references, ...).
 pub type Producer = fn(&Analysis, &FileData, &mut Vec<Diagnostic>);
@@ -36,15 +38,23 @@ pub fn file_diagnostics(a: &Analysis, file: &FileData) -> Vec<Diagnostic> {
         ));
     }
     if file.syntax_only {
+        let what = if file.syntax.docs.is_empty() { "it is not analysed" } else { "only YAML syntax is checked" };
         out.push(Diagnostic::new(
             FILE_TOO_LARGE,
             Severity::Information,
             TextRange::new(0, 0),
-            format!(
-                "file is larger than {} bytes: only YAML syntax is checked (setting `files.maxSize`)",
-                a.config.max_file_size
-            ),
+            format!("file is larger than {} bytes: {what} (setting `files.maxSize`)", a.config.max_file_size),
         ));
+    }
+    if looks_like_template(file) {
+        // a Go/Helm template with a .yaml name: not YAML until rendered
+        out.push(Diagnostic::new(
+            GO_TEMPLATE,
+            Severity::Information,
+            TextRange::new(0, 0),
+            "this file looks like a Go/Helm template ({{ ... }}) and is not valid YAML as written: it is not checked",
+        ));
+        return apply_policy(a, file, out);
     }
     for doc in &file.syntax.docs {
         syntax_diagnostics(doc, &mut out);
@@ -57,9 +67,17 @@ pub fn file_diagnostics(a: &Analysis, file: &FileData) -> Vec<Diagnostic> {
     apply_policy(a, file, out)
 }
 
+/// Template markers and a YAML error: the file is a template, not a manifest.
+fn looks_like_template(file: &FileData) -> bool {
+    file.text.contains("{{")
+        && file.text.contains("}}")
+        && file.syntax.docs.iter().any(|d| d.parsed.errors.iter().any(|e| !e.limit))
+}
+
 fn syntax_diagnostics(doc: &FileDoc, out: &mut Vec<Diagnostic>) {
     for e in &doc.parsed.errors {
-        out.push(Diagnostic::new(YAML_SYNTAX, Severity::Error, doc.abs(e.range), e.message.clone()));
+        let (code, severity) = if e.limit { (YAML_LIMITS, Severity::Warning) } else { (YAML_SYNTAX, Severity::Error) };
+        out.push(Diagnostic::new(code, severity, doc.abs(e.range), e.message.clone()));
     }
     // duplicate keys: saphyr is told to accept them so that later errors are
     // still found; they are reported here on the tree

@@ -22,7 +22,14 @@ use crate::text::TextRange;
 pub struct SyntaxError {
     pub range: TextRange,
     pub message: String,
+    /// A resource limit (alias expansion, nesting) rather than invalid YAML.
+    pub limit: bool,
 }
+
+/// Block nesting beyond this is not given to tree-sitter: tree-sitter-yaml's
+/// scanner serialises its indentation stack into 1 KiB (4 bytes a level) and
+/// aborts the process past about 253 levels.
+pub const MAX_BLOCK_DEPTH: usize = 200;
 
 /// One parsed document. All ranges are relative to `text`.
 #[derive(Debug)]
@@ -115,6 +122,16 @@ thread_local! {
 
 /// Parses one document's text. Never fails.
 pub fn parse_document(text: &str) -> ParsedDoc {
+    if let Some(at) = block_depth_exceeds(text, MAX_BLOCK_DEPTH) {
+        let mut errors = saphyr_errors(text);
+        errors.retain(|e| !e.limit);
+        errors.push(SyntaxError {
+            range: TextRange::new(at, token_end(text, at)),
+            message: format!("block nesting deeper than {MAX_BLOCK_DEPTH} levels is not analysed"),
+            limit: true,
+        });
+        return ParsedDoc { text: text.into(), tree: Tree::default(), errors, comments: Vec::new(), partial: true };
+    }
     let ts = PARSER.with(|p| p.borrow_mut().parse(text, None));
     let mut builder = tree::Builder::new(text);
     let mut comments = Vec::new();
@@ -156,26 +173,119 @@ pub fn parse_document(text: &str) -> ParsedDoc {
         errors.push(SyntaxError {
             range: TextRange::new(r.start, r.start + 1),
             message: format!("nesting deeper than {MAX_DEPTH} levels is not analysed"),
+            limit: true,
         });
     }
+    // one message per limit is enough (tree builder and parser may both hit it)
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|e| seen.insert(e.message.clone()));
     let partial = !ts_errors.is_empty() || ts.is_none() || too_deep.is_some() || !errors.is_empty();
     ParsedDoc { text: text.into(), tree, errors, comments, partial }
 }
 
-/// YAML errors from serde-saphyr (a YAML 1.2 parser with good messages).
-fn saphyr_errors(text: &str) -> Vec<SyntaxError> {
+fn saphyr_options(whole_stream: bool) -> serde_saphyr::Options {
     use serde_saphyr::options::DuplicateKeyPolicy;
     let mut opts = serde_saphyr::Options::default();
     opts.duplicate_keys = DuplicateKeyPolicy::FirstWins;
-    let r: Result<serde::de::IgnoredAny, _> = serde_saphyr::from_str_with_options(text, opts);
-    let Err(e) = r else { return Vec::new() };
+    let mut budget = serde_saphyr::Budget::default();
+    // deeper than any real manifest, and our own limit reports it first
+    budget.max_depth = MAX_DEPTH;
+    budget.max_events = 20_000_000;
+    if whole_stream {
+        budget.max_documents = usize::MAX;
+        budget.max_nodes = usize::MAX / 2;
+    }
+    opts.budget = Some(budget);
+    opts
+}
+
+/// YAML errors from serde-saphyr (a YAML 1.2 parser with good messages).
+fn saphyr_errors(text: &str) -> Vec<SyntaxError> {
+    let r: Result<serde::de::IgnoredAny, _> = serde_saphyr::from_str_with_options(text, saphyr_options(false));
+    match r {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![saphyr_error(text, &e)],
+    }
+}
+
+fn saphyr_error(text: &str, e: &serde_saphyr::Error) -> SyntaxError {
     let mut message = e.without_snippet().to_string();
     if let Some(i) = message.rfind(" at line ") {
         message.truncate(i);
     }
+    let limit = message.contains("budget breached") || message.contains("recursion limit");
+    if limit {
+        let detail = message.split("budget breached: ").nth(1).unwrap_or("").split(" at line").next().unwrap_or("");
+        message = if message.contains("recursion limit") || detail.starts_with("Depth") {
+            format!("nesting deeper than {MAX_DEPTH} levels is not analysed")
+        } else if detail.starts_with("Nodes") || detail.starts_with("Alias") {
+            "aliases expand this document to more than 250,000 nodes (a \"billion laughs\" pattern): not analysed further"
+                .to_string()
+        } else {
+            format!("YAML resource limit exceeded ({detail}): not analysed further")
+        };
+    }
     let offset = e.location().map(|l| offset_of_line_col(text, l.line() as usize, l.column() as usize)).unwrap_or(0);
     let end = token_end(text, offset);
-    vec![SyntaxError { range: TextRange::new(offset, end), message }]
+    SyntaxError { range: TextRange::new(offset, end), message, limit }
+}
+
+/// The first place where block nesting exceeds `limit` levels, or None.
+/// Counts indentation levels the way a YAML scanner stacks them, with each
+/// `- ` of a compact sequence as a level of its own.
+fn block_depth_exceeds(text: &str, limit: usize) -> Option<usize> {
+    let mut stack: Vec<usize> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let body = line.trim_end_matches(['\n', '\r']);
+        let indent = body.len() - body.trim_start_matches(' ').len();
+        let rest = &body[indent..];
+        if rest.is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        let mut push = |col: usize, stack: &mut Vec<usize>| {
+            while stack.last().is_some_and(|&t| t > col) {
+                stack.pop();
+            }
+            if stack.last().is_none_or(|&t| t < col) {
+                stack.push(col);
+            }
+            stack.len() > limit
+        };
+        if push(indent, &mut stack) {
+            return Some(start + indent);
+        }
+        let mut col = indent;
+        let mut r = rest;
+        while let Some(after) = r.strip_prefix("- ") {
+            let skipped = after.len() - after.trim_start_matches(' ').len();
+            col += 2 + skipped;
+            r = &after[skipped..];
+            if !r.is_empty() && push(col, &mut stack) {
+                return Some(start + col);
+            }
+        }
+    }
+    None
+}
+
+impl SyntaxFile {
+    /// For files over the size limit: one pass of the YAML parser over the
+    /// whole stream for syntax errors, no trees (so no per-document copies).
+    pub fn parse_syntax_only(text: &str) -> SyntaxFile {
+        let r: Result<Vec<serde::de::IgnoredAny>, _> =
+            serde_saphyr::from_multiple_with_options(text, saphyr_options(true));
+        let errors = match r {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![saphyr_error(text, &e)],
+        };
+        let parsed = ParsedDoc { text: "".into(), tree: Tree::default(), errors, comments: Vec::new(), partial: true };
+        SyntaxFile {
+            docs: vec![FileDoc { span: DocSpan { range: TextRange::new(0, text.len()), marker: None }, parsed: Arc::new(parsed) }],
+        }
+    }
 }
 
 /// 1-based line and 1-based character column to a byte offset (clamped).
@@ -259,6 +369,45 @@ mod tests {
         }
         let d = parse_document("# yaml-language-server: $schema=x.json\na: 1\n");
         assert_eq!(d.comments.len(), 1);
+    }
+
+    #[test]
+    fn hostile_nesting_and_alias_bombs_are_limits_not_crashes() {
+        // block nesting that would overflow tree-sitter-yaml's scanner state
+        let deep: String = (0..300).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
+        let d = parse_document(&deep);
+        assert!(d.partial && d.tree.root.is_none());
+        assert!(d.errors.iter().any(|e| e.limit && e.message.contains("block nesting")), "{:?}", d.errors);
+        // compact nested sequences count as levels too
+        let seq = format!("a:\n{}x\n", "- ".repeat(260));
+        assert!(parse_document(&seq).errors.iter().any(|e| e.limit), "sequence nesting");
+        // 100 levels are fine
+        let ok: String = (0..100).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
+        let d = parse_document(&ok);
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        assert_eq!(path_to_string(&d.tree.path_of(d.tree.chain_at(ok.len() - 3).pop().unwrap())).matches('.').count(), 99);
+        // flow nesting is depth-limited in the tree builder
+        let flow = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let d = parse_document(&flow);
+        assert!(d.errors.iter().all(|e| e.limit), "{:?}", d.errors);
+        // billion laughs
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10u8 {
+            let (n, p) = ((b'a' + i) as char, (b'a' + i - 1) as char);
+            bomb.push_str(&format!("{n}: &{n} [{}]\n", vec![format!("*{p}"); 9].join(", ")));
+        }
+        let d = parse_document(&bomb);
+        assert_eq!(d.errors.len(), 1);
+        assert!(d.errors[0].limit && d.errors[0].message.contains("billion laughs"), "{:?}", d.errors);
+    }
+
+    #[test]
+    fn syntax_only_files_get_one_pass_and_no_trees() {
+        let text = "a: 1\n---\nb: [\n---\nc: 3\n".repeat(3);
+        let f = SyntaxFile::parse_syntax_only(&text);
+        assert_eq!(f.docs.len(), 1);
+        assert_eq!(f.docs[0].parsed.errors.len(), 1);
+        assert!(!f.docs[0].parsed.errors[0].limit);
     }
 
     #[test]

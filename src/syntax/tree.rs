@@ -11,7 +11,7 @@ use crate::text::TextRange;
 pub type NodeId = u32;
 
 /// Nesting beyond this is not built (and reported once).
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 128;
 
 #[derive(Clone, Debug)]
 pub struct Node {

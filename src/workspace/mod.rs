@@ -97,11 +97,18 @@ impl FileData {
         prev: Option<&FileData>,
         config: &Config,
     ) -> Self {
-        let syntax = SyntaxFile::parse(&text, prev.map(|p| &p.syntax));
+        let syntax_only = text.len() > config.max_file_size;
+        let syntax = if text.len() > config.max_file_size.saturating_mul(2) {
+            // far too large: not parsed at all (the size diagnostic says so)
+            SyntaxFile::default()
+        } else if syntax_only {
+            SyntaxFile::parse_syntax_only(&text)
+        } else {
+            SyntaxFile::parse(&text, prev.map(|p| &p.syntax))
+        };
         let objects: Vec<ObjectInfo> = syntax.docs.iter().enumerate().map(|(i, d)| object_of(i, d)).collect();
         let refs = refs::extract(&path, &text, &syntax.docs, &objects);
         let summary = FileSummary { objects, refs };
-        let syntax_only = text.len() > config.max_file_size;
         FileData { path, text, index, syntax, summary, version, syntax_only, invalid_utf8_at: None }
     }
 }
