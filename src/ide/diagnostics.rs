@@ -23,6 +23,7 @@ pub const PRODUCERS: &[Producer] = &[
     super::references::reference_diagnostics,
     super::substitution::substitution_diagnostics,
     super::image_markers::marker_diagnostics,
+    super::validate::schema_diagnostics,
 ];
 
 /// All diagnostics of `file`, filtered by `# flux-lsp: ignore[...]` comments

@@ -10,10 +10,12 @@ pub mod diagnostics;
 pub mod fixture;
 pub mod hover;
 pub mod image_markers;
+pub mod migrate;
 pub mod navigation;
 pub mod references;
 pub mod substitution;
 pub mod symbols;
+pub mod validate;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,206 @@
+//! Hostile input and protocol abuse, through the real binary (issue #8).
+//! Each case asserts what the user sees: a clear diagnostic, and a server
+//! that keeps answering with the right text.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Client, Options};
+use serde_json::{Value, json};
+
+fn start(dir: &Path) -> Client {
+    Client::start(Options { root: Some(dir.to_path_buf()), ..Default::default() })
+}
+
+/// The server answers a request promptly after the hostile input.
+fn assert_responsive(c: &mut Client, uri: &str) {
+    let t = Instant::now();
+    let r = c.request("textDocument/documentSymbol", json!({"textDocument": {"uri": uri}}));
+    assert!(r.is_ok(), "{r:?}");
+    let r = c.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}}));
+    assert!(r.is_ok(), "{r:?}");
+    assert!(t.elapsed() < Duration::from_secs(5), "slow answer: {:?}", t.elapsed());
+    assert!(c.is_alive());
+}
+
+fn codes(d: &[Value]) -> Vec<String> {
+    d.iter().map(|x| x["code"].as_str().unwrap_or("").to_string()).collect()
+}
+
+fn billion_laughs() -> String {
+    let mut s = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10u8 {
+        let (n, p) = ((b'a' + i) as char, (b'a' + i - 1) as char);
+        s.push_str(&format!("{n}: &{n} [{}]\n", vec![format!("*{p}"); 9].join(", ")));
+    }
+    s
+}
+
+#[test]
+fn alias_bombs_and_deep_nesting_are_reported_not_expanded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = start(dir.path());
+    let cases: Vec<(&str, String)> = vec![
+        ("bomb.yaml", billion_laughs()),
+        ("flow.yaml", format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000))),
+        ("flowmap.yaml", format!("a: {}1{}\n", "{a: ".repeat(50_000), "}".repeat(50_000))),
+        // 2,000 block levels at one space each (~2 MB, under the size limit)
+        ("block.yaml", (0..2000).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect::<String>()),
+        ("block300.yaml", (0..300).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect()),
+    ];
+    for (name, text) in cases {
+        let u = c.open(&dir.path().join(name), &text);
+        let d = c.wait_diagnostics(&u, |d| !d.is_empty());
+        let cs = codes(&d);
+        assert!(cs.iter().any(|c| c == "yaml-limits" || c == "file-too-large"), "{name}: {cs:?}");
+        assert!(!cs.iter().any(|c| c == "yaml-syntax"), "{name}: a limit is not a syntax error: {cs:?}");
+        assert_responsive(&mut c, &u);
+    }
+    c.shutdown();
+}
+
+#[test]
+fn huge_files_and_lines_stay_responsive_and_say_what_was_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = start(dir.path());
+    let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  k: v\n---\n";
+    let big = doc.repeat(50_000_000 / doc.len());
+    let u = c.open(&dir.path().join("big.yaml"), &big);
+    let d = c.wait_diagnostics(&u, |d| !d.is_empty());
+    assert_eq!(codes(&d), vec!["file-too-large"]);
+    assert_responsive(&mut c, &u);
+    // an edit at the end of the 50 MB document is applied
+    let lines = big.matches('\n').count();
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": u, "version": 2}, "contentChanges": [{"range": {"start": {"line": lines, "character": 0}, "end": {"line": lines, "character": 0}}, "text": "z: 1\n"}]}),
+    );
+    let t = c.document_text(&u).unwrap();
+    assert!(t.ends_with("---\nz: 1\n") && t.len() == big.len() + 5);
+    drop(t);
+    // a single 5 MB line
+    let long = format!("a: {}\n", "x".repeat(5_000_000));
+    let u2 = c.open(&dir.path().join("long.yaml"), &long);
+    let d = c.wait_diagnostics(&u2, |d| !d.is_empty());
+    assert_eq!(codes(&d), vec!["file-too-large"]);
+    assert_responsive(&mut c, &u2);
+    // a 1 MB line under the limit is analysed
+    let mid = format!("a: 1\na: {}\n", "y".repeat(1_000_000));
+    let u3 = c.open(&dir.path().join("mid.yaml"), &mid);
+    let d = c.wait_diagnostics(&u3, |d| !d.is_empty());
+    assert_eq!(codes(&d), vec!["duplicate-key"]);
+    c.shutdown();
+}
+
+#[test]
+fn awkward_but_common_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = start(dir.path());
+    // tabs as indentation: a syntax error naming tabs
+    let u = c.open(&dir.path().join("tabs.yaml"), "a:\n\tb: 1\n");
+    let d = c.wait_diagnostics(&u, |d| !d.is_empty());
+    assert!(d[0]["message"].as_str().unwrap().contains("tab"), "{d:?}");
+    // mixed CRLF/LF and a BOM: valid, no diagnostics, exact positions after it
+    let u = c.open(&dir.path().join("mixed.yaml"), "\u{feff}a: 1\r\nb: 2\nc: 3\r\nc: 4\n");
+    let d = c.wait_diagnostics(&u, |d| !d.is_empty());
+    assert_eq!(codes(&d), vec!["duplicate-key"]);
+    assert_eq!(d[0]["range"]["start"], json!({"line": 3, "character": 0}));
+    // a Helm template with a .yaml name outside a chart: one note, no errors
+    let u = c.open(
+        &dir.path().join("tpl.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\ndata: {}\n{{- end }}\n",
+    );
+    let d = c.wait_diagnostics(&u, |d| !d.is_empty());
+    assert_eq!(codes(&d), vec!["go-template"]);
+    assert_eq!(d[0]["severity"], 3);
+    c.shutdown();
+}
+
+#[test]
+fn binary_files_symlink_loops_and_vanishing_files_in_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ws");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(root.join("bin.yaml"), b"\x00\x01binary\xff").unwrap();
+    std::fs::write(root.join("latin1.yaml"), b"a: caf\xe9\n").unwrap();
+    std::fs::write(outside.join("secret.yaml"), "a: [\n").unwrap();
+    std::os::unix::fs::symlink(&root, root.join("sub/loop")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
+    let mut c = start(&root);
+    c.wait_notification("progress end", |m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end");
+    let d = c.wait_diagnostics(&common::uri(&root.join("latin1.yaml")), |d| !d.is_empty());
+    assert_eq!(codes(&d), vec!["invalid-utf8"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let published: Vec<String> = c
+        .notifications
+        .iter()
+        .filter(|m| m["method"] == "textDocument/publishDiagnostics")
+        .map(|m| m["params"]["uri"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!published.iter().any(|u| u.contains("/out/") || u.contains("/loop/") || u.contains("secret")), "{published:?}");
+    // a file opened, then deleted and replaced by a directory
+    let p = root.join("gone.yaml");
+    std::fs::write(&p, "a: 1\n").unwrap();
+    let u = c.open(&p, "a: 1\na: 2\n");
+    c.wait_diagnostics(&u, |d| !d.is_empty());
+    std::fs::remove_file(&p).unwrap();
+    std::fs::create_dir(&p).unwrap();
+    c.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": u, "type": 3}, {"uri": u, "type": 1}]}));
+    c.notify("textDocument/didClose", json!({"textDocument": {"uri": u}}));
+    c.wait_diagnostics(&u, |d| d.is_empty());
+    assert_eq!(c.document_text(&u), None);
+    assert!(c.is_alive());
+    c.shutdown();
+}
+
+#[test]
+fn protocol_abuse_is_answered_or_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    // a request before initialize gets an error, then initialize works
+    let mut raw = std::process::Command::new(common::bin())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::{Read, Write};
+        let mut stdin = raw.stdin.take().unwrap();
+        stdin.write_all(&common::frame(r#"{"jsonrpc":"2.0","id":1,"method":"textDocument/hover","params":{}}"#)).unwrap();
+        stdin.flush().unwrap();
+        let mut out = raw.stdout.take().unwrap();
+        let mut buf = [0u8; 4096];
+        let n = out.read(&mut buf).unwrap();
+        let s = String::from_utf8_lossy(&buf[..n]);
+        assert!(s.contains("\"error\"") && s.contains("-32002"), "{s}");
+        drop(stdin);
+        let _ = raw.wait();
+    }
+    let mut c = start(dir.path());
+    let u = c.open(&dir.path().join("a.yaml"), "a: 1\n");
+    // 10,000 edits in one notification, and a version gap
+    let changes: Vec<Value> = (0..10_000)
+        .map(|_| json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "x"}))
+        .collect();
+    c.notify("textDocument/didChange", json!({"textDocument": {"uri": u, "version": 50}, "contentChanges": changes}));
+    let t = c.document_text(&u).unwrap();
+    assert_eq!(t, format!("{}a: 1\n", "x".repeat(10_000)));
+    // ranges out of bounds clamp; a reversed range is treated as empty
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": u, "version": 51}, "contentChanges": [{"range": {"start": {"line": 99, "character": 5}, "end": {"line": 120, "character": 0}}, "text": "b: 2\n"}]}),
+    );
+    assert!(c.document_text(&u).unwrap().ends_with("a: 1\nb: 2\n"));
+    // wrongly typed params
+    let e = c.request("textDocument/hover", json!({"textDocument": 5})).unwrap_err();
+    assert_eq!(e["code"], -32602);
+    // a notification for an unknown method is ignored
+    c.notify("$/unknownNotification", json!({}));
+    c.notify("custom/unknown", json!([1, 2]));
+    assert_responsive(&mut c, &u);
+    c.shutdown();
+}
