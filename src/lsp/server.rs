@@ -38,6 +38,8 @@ struct Caps {
     progress: bool,
     configuration: bool,
     watch_dynamic: bool,
+    /// cluster overlay (issue #6): `workspace/codeLens/refresh`
+    code_lens_refresh: bool,
 }
 
 struct State {
@@ -49,6 +51,8 @@ struct State {
     /// Hash of the last diagnostics published per file, to publish only changes.
     published: HashMap<PathBuf, u64>,
     shutdown: bool,
+    /// cluster overlay (issue #6); None until started after the settings.
+    cluster: Option<ClusterHandle>,
 }
 
 #[derive(Clone)]
@@ -128,6 +132,7 @@ impl Server {
                 caps: Caps::default(),
                 published: HashMap::new(),
                 shutdown: false,
+                cluster: None,
             })),
             generation: Arc::new(AtomicU64::new(0)),
             test_hooks: std::env::var_os("FLUX_LSP_TEST_HOOKS").is_some_and(|v| v == "1"),
@@ -259,9 +264,10 @@ impl Server {
             .await;
         if let Ok(v) = r
             && let Some(v) = v.into_iter().next()
-                && !v.is_null() {
-                    self.apply_settings(&v).await;
-                }
+            && !v.is_null()
+        {
+            self.apply_settings(&v).await;
+        }
     }
 
     async fn apply_settings(&self, v: &Value) {
@@ -271,10 +277,16 @@ impl Server {
             let mut st = lock(&self.state);
             let ws = Arc::make_mut(&mut st.ws);
             ws.config = s.config.clone();
+            // cluster overlay (issue #6): restart it when its settings change
+            let cluster_changed = st.cluster.as_ref().is_some_and(|c| c.settings != s.cluster);
             st.settings = s;
             st.published.clear();
-            st.ws.clone()
+            (st.ws.clone(), cluster_changed)
         };
+        let (ws, cluster_changed) = ws;
+        if cluster_changed {
+            self.restart_cluster();
+        }
         self.generation.fetch_add(1, Ordering::SeqCst);
         for w in warnings {
             self.client.show_message(lsp::MessageType::WARNING, format!("flux-lsp settings: {w}")).await;
@@ -315,7 +327,11 @@ async fn publish_paths(
     paths: Vec<PathBuf>,
     only_generation: Option<u64>,
 ) {
-    let enc = lock(state).enc;
+    // cluster overlay (issue #6): the status cache and the open files
+    let (enc, overlay) = {
+        let st = lock(state);
+        (st.enc, overlay_input(&st))
+    };
     for chunk in paths.chunks(64) {
         if only_generation.is_some_and(|g| generation.load(Ordering::SeqCst) != g) {
             return;
@@ -323,6 +339,7 @@ async fn publish_paths(
         let computed: Vec<(PathBuf, Option<i32>, Vec<lsp::Diagnostic>)> = {
             let ws = ws.clone();
             let chunk = chunk.to_vec();
+            let overlay = overlay.clone();
             match guarded("diagnostics", move || {
                 let a = ws.analysis();
                 let texts = SnapshotTexts(&ws);
@@ -330,7 +347,13 @@ async fn publish_paths(
                     .iter()
                     .filter_map(|p| {
                         let f = ws.file(p)?;
-                        let diags = ide::diagnostics::file_diagnostics(&a, f);
+                        let mut diags = ide::diagnostics::file_diagnostics(&a, f);
+                        // cluster overlay (issue #6): open documents only
+                        if let Some((cache, open)) = &overlay
+                            && open.contains(p)
+                        {
+                            diags.extend(crate::cluster::overlay::diagnostics(&a, f, &cache.read()));
+                        }
                         let lsp_diags =
                             diags.iter().map(|d| convert::diagnostic(&f.text, &f.index, d, enc, &texts)).collect();
                         Some((p.clone(), f.version, lsp_diags))
@@ -419,6 +442,12 @@ impl LanguageServer for Server {
                     .and_then(|w| w.did_change_watched_files.as_ref())
                     .and_then(|d| d.dynamic_registration)
                     .unwrap_or(false),
+                code_lens_refresh: caps
+                    .workspace
+                    .as_ref()
+                    .and_then(|w| w.code_lens.as_ref())
+                    .and_then(|c| c.refresh_support)
+                    .unwrap_or(false),
             };
             let ws = Arc::make_mut(&mut st.ws);
             ws.roots = roots_of(&params);
@@ -470,6 +499,8 @@ impl LanguageServer for Server {
                     resolve_provider: Some(false),
                     work_done_progress_options: Default::default(),
                 }),
+                // cluster overlay (issue #6)
+                code_lens_provider: Some(lsp::CodeLensOptions { resolve_provider: Some(false) }),
                 execute_command_provider: Some(lsp::ExecuteCommandOptions {
                     commands: COMMANDS.iter().map(|c| c.to_string()).collect(),
                     work_done_progress_options: Default::default(),
@@ -575,9 +606,10 @@ impl LanguageServer for Server {
             (changed, uri)
         };
         if lock(&self.state).ws.file(&path).is_none()
-            && let Some(uri) = uri {
-                self.client.publish_diagnostics(uri, Vec::new(), None).await;
-            }
+            && let Some(uri) = uri
+        {
+            self.client.publish_diagnostics(uri, Vec::new(), None).await;
+        }
         self.after_change(path, changed).await;
     }
 
@@ -599,12 +631,14 @@ impl LanguageServer for Server {
                         any = true;
                         cleared.push(ev.uri.clone());
                     }
-                } else if path.is_file() && ws_ok
-                    && let Some(d) = crate::workspace::load_file(&path, &ws.config) {
-                        let prev = ws.file(&path).cloned();
-                        ws.insert(d, prev.as_deref());
-                        any = true;
-                    }
+                } else if path.is_file()
+                    && ws_ok
+                    && let Some(d) = crate::workspace::load_file(&path, &ws.config)
+                {
+                    let prev = ws.file(&path).cloned();
+                    ws.insert(d, prev.as_deref());
+                    any = true;
+                }
                 st.published.remove(&path);
             }
         }
@@ -632,10 +666,21 @@ impl LanguageServer for Server {
     async fn hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
         let p = params.text_document_position_params;
         let Some(ctx) = self.ctx(&p.text_document.uri) else { return Ok(None) };
+        let cluster = self.cluster_cache(); // cluster overlay (issue #6)
         guarded("hover", || {
             let a = ctx.ws.analysis();
             let offset = ctx.offset(p.position);
-            ide::hover::hover(&a, &ctx.file, offset).map(|h| lsp::Hover {
+            let base = ide::hover::hover(&a, &ctx.file, offset);
+            // cluster overlay (issue #6): the live status after the static hover
+            let live = cluster.and_then(|c| crate::cluster::overlay::hover(&a, &ctx.file, offset, &c.read()));
+            let merged = match (base, live) {
+                (Some(b), Some(l)) => Some(ide::hover::Hover {
+                    range: b.range,
+                    markdown: format!("{}\n\n---\n\n{}", b.markdown, l.markdown),
+                }),
+                (b, l) => b.or(l),
+            };
+            merged.map(|h| lsp::Hover {
                 contents: lsp::HoverContents::Markup(lsp::MarkupContent {
                     kind: lsp::MarkupKind::Markdown,
                     value: h.markdown,
@@ -776,9 +821,10 @@ impl LanguageServer for Server {
                         ide::actions::ActionKind::Source => lsp::CodeActionKind::SOURCE,
                     };
                     if let Some(only) = &only
-                        && !only.iter().any(|k| kind.as_str().starts_with(k.as_str())) {
-                            return None;
-                        }
+                        && !only.iter().any(|k| kind.as_str().starts_with(k.as_str()))
+                    {
+                        return None;
+                    }
                     Some(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
                         title: ac.title,
                         kind: Some(kind),
@@ -827,10 +873,33 @@ impl LanguageServer for Server {
         if !COMMANDS.contains(&params.command.as_str()) {
             return Err(Error::invalid_params(format!("unknown command `{}`", params.command)));
         }
-        Err(Error {
-            code: ErrorCode::ServerError(1),
-            message: "no cluster connection: the cluster overlay is not available in this build".into(),
-            data: None,
+        self.cluster_command(params) // cluster overlay (issue #6)
+    }
+
+    // cluster overlay (issue #6)
+    async fn code_lens(&self, params: lsp::CodeLensParams) -> Result<Option<Vec<lsp::CodeLens>>> {
+        let Some(ctx) = self.ctx(&params.text_document.uri) else { return Ok(None) };
+        let Some(cache) = self.cluster_cache() else { return Ok(None) };
+        let uri = params.text_document.uri.clone();
+        guarded("codeLens", || {
+            let a = ctx.ws.analysis();
+            let lenses = crate::cluster::overlay::code_lenses(&a, &ctx.file, &cache.read());
+            Some(
+                lenses
+                    .into_iter()
+                    .map(|l| lsp::CodeLens {
+                        range: ctx.range(l.range),
+                        command: Some(lsp::Command {
+                            title: l.title,
+                            command: l.command.unwrap_or("").to_string(),
+                            arguments: l
+                                .command
+                                .map(|_| vec![serde_json::json!({"uri": uri.as_str(), "line": l.line})]),
+                        }),
+                        data: None,
+                    })
+                    .collect(),
+            )
         })
     }
 }
@@ -843,9 +912,11 @@ impl Server {
             let s = self.clone();
             tokio::spawn(async move {
                 s.pull_configuration().await;
+                s.ensure_cluster(); // cluster overlay (issue #6)
                 s.index_workspace().await;
             });
         } else {
+            self.ensure_cluster(); // cluster overlay (issue #6)
             self.index_workspace().await;
         }
     }
@@ -948,6 +1019,326 @@ pub fn fuzzy_score(query: &str, label: &str) -> Option<i64> {
     }
     Some(score)
 }
+
+// ===================== cluster overlay (issue #6) =====================
+// Glue between the LSP session and `crate::cluster`: start/restart with the
+// settings, turn runtime reports into notifications and re-published
+// diagnostics, and the reconcile/suspend/resume commands. Nothing here
+// awaits the network inside a handler.
+
+use crate::cluster::{self, ConnState, Report};
+
+/// A running (or disabled) overlay and the settings it was started with.
+struct ClusterHandle {
+    settings: settings::ClusterSettings,
+    rt: Option<cluster::Runtime>,
+    consumer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for ClusterHandle {
+    fn drop(&mut self) {
+        if let Some(c) = &self.consumer {
+            c.abort();
+        }
+    }
+}
+
+/// `flux-lsp/clusterStatus`: `{state, context, message}`.
+enum ClusterStatusNotification {}
+
+impl lsp::notification::Notification for ClusterStatusNotification {
+    type Params = Value;
+    const METHOD: &'static str = "flux-lsp/clusterStatus";
+}
+
+type OverlayInput = Option<(Arc<cluster::Cache>, Arc<std::collections::HashSet<PathBuf>>)>;
+
+/// What `publish_paths` needs to add the overlay's diagnostics.
+fn overlay_input(st: &State) -> OverlayInput {
+    let cache = st.cluster.as_ref()?.rt.as_ref()?.cache.clone();
+    Some((cache, Arc::new(st.open.keys().cloned().collect())))
+}
+
+/// Namespaces of the workspace's Flux objects (for per-namespace lists).
+fn workspace_namespaces(ws: &Workspace) -> Vec<String> {
+    let a = ws.analysis();
+    let model = a.ref_model();
+    let mut out = std::collections::BTreeSet::new();
+    for f in ws.files() {
+        for (i, o) in f.summary.objects.iter().enumerate() {
+            if o.class == crate::workspace::ObjectClass::Flux
+                && let Some(ns) = model.object_ns(f, i)
+                && !ns.is_empty()
+                && !ns.contains("${")
+            {
+                out.insert(ns);
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn command_error(code: i64, message: impl Into<String>) -> Error {
+    Error { code: ErrorCode::ServerError(code), message: message.into().into(), data: None }
+}
+
+impl Server {
+    fn cluster_cache(&self) -> Option<Arc<cluster::Cache>> {
+        let st = lock(&self.state);
+        Some(st.cluster.as_ref()?.rt.as_ref()?.cache.clone())
+    }
+
+    /// Starts the overlay once the settings are known (no-op when started).
+    fn ensure_cluster(&self) {
+        if lock(&self.state).cluster.is_none() {
+            self.restart_cluster();
+        }
+    }
+
+    /// (Re)starts the overlay with the current settings. Synchronous: the
+    /// connection happens in background tasks.
+    fn restart_cluster(&self) {
+        let (settings, old) = {
+            let mut st = lock(&self.state);
+            (st.settings.cluster.clone(), st.cluster.take())
+        };
+        drop(old); // aborts the old runtime and its consumer
+        if !settings.enabled {
+            lock(&self.state).cluster = Some(ClusterHandle { settings, rt: None, consumer: None });
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                tracing::info!("cluster overlay off (fluxLsp.cluster.enabled is false)");
+                client
+                    .send_notification::<ClusterStatusNotification>(serde_json::json!({
+                        "state": "disabled", "context": null, "message": "fluxLsp.cluster.enabled is false"
+                    }))
+                    .await;
+            });
+            return;
+        }
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let state = self.state.clone();
+        let namespaces: cluster::runtime::Namespaces = Arc::new(move || {
+            let ws = lock(&state).ws.clone();
+            workspace_namespaces(&ws)
+        });
+        let rt = cluster::runtime::start(
+            cluster::runtime::Options {
+                kubeconfig: settings.kubeconfig.clone(),
+                context: settings.context.clone(),
+                namespaces,
+                backoff: (std::time::Duration::from_millis(500), std::time::Duration::from_secs(30)),
+            },
+            tx,
+        );
+        let consumer = tokio::spawn(cluster_consumer(self.clone(), rx));
+        lock(&self.state).cluster = Some(ClusterHandle { settings, rt: Some(rt), consumer: Some(consumer) });
+    }
+
+    /// `workspace/executeCommand` for the cluster commands: checks, plans the
+    /// patches from the cache, and sends them in a background task.
+    fn cluster_command(&self, params: lsp::ExecuteCommandParams) -> Result<Option<Value>> {
+        use cluster::actions::{self, Action};
+        let Some(action) = Action::from_command(&params.command) else {
+            return Err(Error::invalid_params(format!("unknown command `{}`", params.command)));
+        };
+        let arg = params.arguments.first().cloned().unwrap_or(Value::Null);
+        let (Some(uri), Some(line)) = (arg.get("uri").and_then(Value::as_str), arg.get("line").and_then(Value::as_u64))
+        else {
+            return Err(Error::invalid_params(format!(
+                "{}: expected the arguments [{{\"uri\": string, \"line\": number}}]",
+                params.command
+            )));
+        };
+        let (read_only, rt_client, cache, redactor) = {
+            let st = lock(&self.state);
+            let rt = st.cluster.as_ref().and_then(|c| c.rt.as_ref());
+            (
+                st.settings.cluster.read_only,
+                rt.and_then(|r| r.client()),
+                rt.map(|r| r.cache.clone()),
+                rt.map(|r| r.redactor.clone()),
+            )
+        };
+        if read_only {
+            return Err(command_error(
+                2,
+                format!(
+                    "{}: refused because `fluxLsp.cluster.readOnly` is true: flux-lsp does not write to the cluster",
+                    action.title()
+                ),
+            ));
+        }
+        let Some(cache) = cache else {
+            return Err(command_error(
+                1,
+                "no cluster connection: the cluster overlay is off (no kubeconfig, or `fluxLsp.cluster.enabled` is false)",
+            ));
+        };
+        let Some(client) = rt_client else {
+            let st = cache.read();
+            return Err(command_error(
+                1,
+                format!(
+                    "no cluster connection (state: {}{}): try again once connected",
+                    st.state.as_str(),
+                    st.message.as_deref().map(|m| format!(", {m}")).unwrap_or_default()
+                ),
+            ));
+        };
+        let Ok(uri) = uri.parse::<lsp::Uri>() else { return Err(Error::invalid_params("invalid uri")) };
+        let Some(ctx) = self.ctx(&uri) else {
+            return Err(Error::invalid_params(format!("{} is not a known document", uri.as_str())));
+        };
+        let patches = guarded("executeCommand", || {
+            let a = ctx.ws.analysis();
+            let inner = cache.read();
+            let target = cluster::overlay::target_at_line(&a, &ctx.file, &inner.default_ns, line as u32)
+                .ok_or_else(|| format!("no Flux object at line {}", line + 1))?;
+            let patches = actions::plan(action, &target.key, &inner, &actions::now_rfc3339())?;
+            Ok::<_, String>((target.key, patches))
+        })?;
+        let (key, patches) = patches.map_err(|m| command_error(3, format!("{}: {m}", action.title())))?;
+        let label = key.label();
+        let lsp_client = self.client.clone();
+        let title = action.title();
+        let what = label.clone();
+        tokio::spawn(async move {
+            match actions::execute(&client, &patches).await {
+                Ok(()) => tracing::info!(action = title, object = %what, "cluster: patched"),
+                Err(e) => {
+                    let e = redactor.map(|r| r.lock().unwrap_or_else(|p| p.into_inner()).apply(&e)).unwrap_or(e);
+                    tracing::warn!(action = title, object = %what, error = %e, "cluster: command failed");
+                    lsp_client.show_message(lsp::MessageType::ERROR, format!("flux-lsp: {title} failed: {e}")).await;
+                }
+            }
+        });
+        Ok(Some(serde_json::json!({"message": format!("{title} requested for {label}")})))
+    }
+}
+
+/// Turns runtime reports into `flux-lsp/clusterStatus`, `$/progress`, log
+/// and show messages, and re-publishes the diagnostics of the open documents
+/// whose objects changed. Reports that queued up are handled as one batch.
+async fn cluster_consumer(server: Server, mut rx: tokio::sync::mpsc::UnboundedReceiver<Report>) {
+    let token = lsp::NumberOrString::String("flux-lsp/cluster".into());
+    let mut progress: Option<tokio::task::JoinHandle<bool>> = None;
+    let lens_refresh_busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(r) = rx.try_recv() {
+            batch.push(r);
+        }
+        let mut keys = std::collections::HashSet::new();
+        let mut all = false;
+        for r in batch {
+            match r {
+                Report::Changed(k) => keys.extend(k),
+                Report::AllChanged => all = true,
+                Report::Message { error, text } => {
+                    let ty = if error { lsp::MessageType::ERROR } else { lsp::MessageType::WARNING };
+                    server.client.log_message(ty, &text).await;
+                    server.client.show_message(ty, text).await;
+                }
+                Report::Status { state, context, message } => {
+                    all = true;
+                    server
+                        .client
+                        .send_notification::<ClusterStatusNotification>(serde_json::json!({
+                            "state": state.as_str(), "context": context, "message": message
+                        }))
+                        .await;
+                    let line = format!(
+                        "cluster: {}{}{}",
+                        state.as_str(),
+                        context.as_deref().map(|c| format!(" (context `{c}`)")).unwrap_or_default(),
+                        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+                    );
+                    let ty = if state == ConnState::Error { lsp::MessageType::WARNING } else { lsp::MessageType::INFO };
+                    server.client.log_message(ty, line).await;
+                    let wants_progress = lock(&server.state).caps.progress;
+                    if state == ConnState::Connecting && wants_progress && progress.is_none() {
+                        let client = server.client.clone();
+                        let token = token.clone();
+                        let ctx = context.clone().unwrap_or_default();
+                        // a task: creating the token waits on the client
+                        progress = Some(tokio::spawn(async move {
+                            let ok = client
+                                .send_request::<lsp::request::WorkDoneProgressCreate>(
+                                    lsp::WorkDoneProgressCreateParams { token: token.clone() },
+                                )
+                                .await
+                                .is_ok();
+                            if ok {
+                                send_progress(
+                                    &client,
+                                    &token,
+                                    lsp::WorkDoneProgress::Begin(lsp::WorkDoneProgressBegin {
+                                        title: "Connecting to the cluster".into(),
+                                        cancellable: Some(false),
+                                        message: Some(format!("context `{ctx}`")),
+                                        percentage: None,
+                                    }),
+                                )
+                                .await;
+                            }
+                            ok
+                        }));
+                    } else if state != ConnState::Connecting
+                        && let Some(begun) = progress.take()
+                    {
+                        let client = server.client.clone();
+                        let token = token.clone();
+                        tokio::spawn(async move {
+                            if begun.await.unwrap_or(false) {
+                                send_progress(
+                                    &client,
+                                    &token,
+                                    lsp::WorkDoneProgress::End(lsp::WorkDoneProgressEnd { message }),
+                                )
+                                .await;
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        if !all && keys.is_empty() {
+            continue;
+        }
+        let (ws, paths, cache, refresh) = {
+            let st = lock(&server.state);
+            let Some(cache) = st.cluster.as_ref().and_then(|c| c.rt.as_ref()).map(|r| r.cache.clone()) else {
+                continue;
+            };
+            let paths: Vec<PathBuf> = st.open.keys().filter(|p| st.ws.file(p).is_some()).cloned().collect();
+            (st.ws.clone(), paths, cache, st.caps.code_lens_refresh)
+        };
+        let paths = if all {
+            paths
+        } else {
+            let inner = cache.read();
+            let a = ws.analysis();
+            paths
+                .into_iter()
+                .filter(|p| ws.file(p).is_some_and(|f| cluster::overlay::mentions(&a, f, &inner.default_ns, &keys)))
+                .collect()
+        };
+        if paths.is_empty() {
+            continue;
+        }
+        publish_paths(&server.client, &server.state, &server.generation, ws, paths, None).await;
+        if refresh && !lens_refresh_busy.swap(true, Ordering::SeqCst) {
+            let client = server.client.clone();
+            let busy = lens_refresh_busy.clone();
+            tokio::spawn(async move {
+                let _ = client.code_lens_refresh().await;
+                busy.store(false, Ordering::SeqCst);
+            });
+        }
+    }
+}
+// =================== end of cluster overlay (issue #6) ===================
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,585 @@
+//! The background side of the overlay: connect, discover the Flux kinds the
+//! cluster serves, list and watch each of them (and Warning events) into the
+//! [`Cache`], reconnect with backoff. Everything here runs in tokio tasks;
+//! the language server only reads the cache and receives [`Report`]s.
+//!
+//! Secrets are never read: only Flux kinds and core/v1 Events are listed.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::{ListParams, WatchEvent, WatchParams};
+use kube::config::KubeConfigOptions;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::cache::{Cache, ConnState, ObjKey, ServedKind};
+use super::kubeconfig::{self, Redactor, Source};
+
+/// What the runtime tells the language server.
+#[derive(Debug)]
+pub enum Report {
+    /// For `flux-lsp/clusterStatus` (and the log).
+    Status { state: ConnState, context: Option<String>, message: Option<String> },
+    /// Objects whose status changed.
+    Changed(Vec<ObjKey>),
+    /// Anything may have changed (reconnection, staleness).
+    AllChanged,
+    /// A message for the user (window/showMessage), already redacted.
+    Message { error: bool, text: String },
+}
+
+pub type Namespaces = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Options {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// Namespaces of the workspace's objects, to list one by one when a
+    /// cluster-wide list is forbidden.
+    pub namespaces: Namespaces,
+    /// Initial and maximum reconnection delays.
+    pub backoff: (Duration, Duration),
+}
+
+/// The shared handles of a running overlay.
+pub struct Runtime {
+    pub cache: Arc<Cache>,
+    /// The client, while connected (for the write commands).
+    pub client: Arc<Mutex<Option<kube::Client>>>,
+    pub redactor: Arc<Mutex<Redactor>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // dropping the supervisor drops its JoinSet, which aborts the watchers
+        self.task.abort();
+    }
+}
+
+impl Runtime {
+    pub fn client(&self) -> Option<kube::Client> {
+        self.client.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    pub fn redact(&self, s: &str) -> String {
+        self.redactor.lock().unwrap_or_else(|e| e.into_inner()).apply(s)
+    }
+}
+
+/// Starts the overlay in the background. Must be called inside a tokio runtime.
+pub fn start(opts: Options, tx: mpsc::UnboundedSender<Report>) -> Runtime {
+    let cache = Cache::new();
+    let client = Arc::new(Mutex::new(None));
+    let redactor = Arc::new(Mutex::new(Redactor::default()));
+    let sup = Supervisor { opts, cache: cache.clone(), client: client.clone(), redactor: redactor.clone(), tx };
+    let task = tokio::spawn(sup.run());
+    Runtime { cache, client, redactor, task }
+}
+
+struct Supervisor {
+    opts: Options,
+    cache: Arc<Cache>,
+    client: Arc<Mutex<Option<kube::Client>>>,
+    redactor: Arc<Mutex<Redactor>>,
+    tx: mpsc::UnboundedSender<Report>,
+}
+
+/// Why a connection ended.
+enum Lost {
+    /// Network or server failure: retry.
+    Transport(String),
+    /// Credentials rejected: retry slowly, tell the user once.
+    Unauthorized(String),
+}
+
+fn api_code(e: &kube::Error) -> Option<u16> {
+    match e {
+        kube::Error::Api(s) => Some(s.code),
+        _ => None,
+    }
+}
+
+fn api_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) if !s.message.is_empty() => s.message.clone(),
+        e => {
+            // the innermost cause says the most ("Connection refused")
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(s) = src {
+                msg = format!("{msg}: {s}");
+                src = s.source();
+            }
+            msg
+        }
+    }
+}
+
+impl Supervisor {
+    fn send(&self, r: Report) {
+        let _ = self.tx.send(r);
+    }
+
+    fn redact(&self, s: &str) -> String {
+        self.redactor.lock().unwrap_or_else(|e| e.into_inner()).apply(s)
+    }
+
+    fn status(&self, state: ConnState, message: Option<String>) {
+        let message = message.map(|m| self.redact(&m));
+        let context = {
+            let mut w = self.cache.write();
+            w.state = state;
+            w.message = message.clone();
+            w.context.clone()
+        };
+        match state {
+            ConnState::Error => {
+                tracing::warn!(state = state.as_str(), context = ?context, message = ?message, "cluster")
+            }
+            _ => tracing::info!(state = state.as_str(), context = ?context, message = ?message, "cluster"),
+        }
+        self.send(Report::Status { state, context, message });
+    }
+
+    async fn run(self) {
+        let (kc, context) = match kubeconfig::resolve(self.opts.kubeconfig.as_deref(), self.opts.context.as_deref()) {
+            Source::None => {
+                tracing::info!("cluster overlay off: no kubeconfig found");
+                self.status(ConnState::Disabled, Some("no kubeconfig found".into()));
+                return;
+            }
+            Source::Broken { message, redactor } => {
+                *self.redactor.lock().unwrap_or_else(|e| e.into_inner()) = redactor;
+                let text = self.redact(&format!("flux-lsp cluster overlay: {message}"));
+                self.status(ConnState::Error, Some(message));
+                self.send(Report::Message { error: true, text });
+                return;
+            }
+            Source::Ok { kubeconfig, context, paths, redactor } => {
+                *self.redactor.lock().unwrap_or_else(|e| e.into_inner()) = redactor;
+                tracing::info!(kubeconfig = ?paths, context = %context, "cluster overlay: using kubeconfig");
+                (kubeconfig, context)
+            }
+        };
+        self.cache.write().context = Some(context.clone());
+        let kopts = KubeConfigOptions { context: Some(context.clone()), cluster: None, user: None };
+        let config = match kube::Config::from_custom_kubeconfig(*kc, &kopts).await {
+            Ok(c) => c,
+            Err(e) => {
+                let message = self.redact(&format!("the kubeconfig context `{context}` is not usable: {e}"));
+                self.status(ConnState::Error, Some(message.clone()));
+                self.send(Report::Message { error: true, text: format!("flux-lsp cluster overlay: {message}") });
+                return;
+            }
+        };
+        self.cache.write().default_ns = config.default_namespace.clone();
+        let server = config.cluster_url.to_string();
+        let client = match kube::Client::try_from(config) {
+            Ok(c) => c,
+            Err(e) => {
+                let message = self.redact(&format!("cannot create a client for context `{context}`: {e}"));
+                self.status(ConnState::Error, Some(message.clone()));
+                self.send(Report::Message { error: true, text: format!("flux-lsp cluster overlay: {message}") });
+                return;
+            }
+        };
+        let (min, max) = self.opts.backoff;
+        let mut delay = min;
+        let mut told_unauthorized = false;
+        loop {
+            self.status(ConnState::Connecting, Some(format!("connecting to {server}")));
+            let lost = self.connection(&client, &mut delay, min).await;
+            // what the cache says is now possibly out of date
+            self.client.lock().unwrap_or_else(|e| e.into_inner()).take();
+            self.cache.write().stale = true;
+            self.send(Report::AllChanged);
+            let (msg, factor) = match lost {
+                Lost::Transport(m) => (m, 1),
+                Lost::Unauthorized(m) => {
+                    if !told_unauthorized {
+                        told_unauthorized = true;
+                        self.send(Report::Message {
+                            error: true,
+                            text: self.redact(&format!(
+                                "flux-lsp cluster overlay: the API server rejected the credentials of context `{context}`: {m}"
+                            )),
+                        });
+                    }
+                    (format!("unauthorized: {m}"), 4)
+                }
+            };
+            let wait = (delay * factor).min(max);
+            self.status(ConnState::Error, Some(format!("{msg}; retrying in {}s", wait.as_secs_f32().ceil())));
+            tokio::time::sleep(wait).await;
+            delay = (delay * 2).min(max);
+        }
+    }
+
+    /// One connection: discovery, initial lists, then watches until
+    /// something breaks.
+    async fn connection(&self, client: &kube::Client, delay: &mut Duration, min: Duration) -> Lost {
+        let lost_of = |e: &kube::Error| match api_code(e) {
+            Some(401) => Lost::Unauthorized(api_message(e)),
+            _ => Lost::Transport(api_message(e)),
+        };
+        if let Err(e) = client.list_core_api_versions().await {
+            return lost_of(&e);
+        }
+        let kinds = match discover(client).await {
+            Ok(k) => k,
+            Err(e) => return lost_of(&e),
+        };
+        {
+            let mut w = self.cache.write();
+            w.served = kinds.iter().map(|k| ((k.group.clone(), k.kind.clone()), k.clone())).collect();
+            w.synced.clear();
+        }
+        tracing::info!(kinds = kinds.len(), "cluster: discovered Flux kinds");
+        let namespaces: BTreeSet<String> = {
+            let mut s: BTreeSet<String> = (self.opts.namespaces)().into_iter().collect();
+            s.insert(self.cache.read().default_ns.clone());
+            s
+        };
+        // initial lists, concurrently
+        let lists = futures::future::join_all(kinds.iter().map(|k| list_kind(client, k, &namespaces))).await;
+        let mut scopes = Vec::new();
+        let mut denied = Vec::new();
+        for (k, r) in kinds.iter().zip(lists) {
+            match r {
+                Ok(ListOutcome { scopes: sc, denied: d }) => {
+                    for (ns, rv, items) in sc {
+                        self.cache.replace_scope(&k.group, &k.kind, ns.as_deref(), &items);
+                        scopes.push((k.clone(), ns, rv));
+                    }
+                    denied.extend(d);
+                }
+                Err(e) if api_code(&e).is_none() || api_code(&e) == Some(401) => return lost_of(&e),
+                Err(e) => {
+                    tracing::warn!(kind = %k.kind, error = %self.redact(&api_message(&e)), "cluster: list failed")
+                }
+            }
+        }
+        if !denied.is_empty() {
+            let text = format!(
+                "flux-lsp cluster overlay: missing permission: {}. Objects of these kinds show no cluster status.",
+                denied.join("; ")
+            );
+            self.send(Report::Message { error: false, text: self.redact(&text) });
+        }
+        // Warning events (optional: no permission just means no events in hovers)
+        let ev_kind = ServedKind {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "Event".into(),
+            plural: "events".into(),
+            namespaced: true,
+        };
+        let ev_lp = ListParams::default().fields("type=Warning");
+        let mut event_scopes = Vec::new();
+        match list_raw(client, &ev_kind, None, &ev_lp).await {
+            Ok((rv, items)) => {
+                self.cache.replace_events(&items);
+                event_scopes.push((None, rv));
+            }
+            Err(e) if api_code(&e) == Some(403) => {
+                for ns in &namespaces {
+                    if let Ok((rv, items)) = list_raw(client, &ev_kind, Some(ns), &ev_lp).await {
+                        for it in &items {
+                            self.cache.add_event(it);
+                        }
+                        event_scopes.push((Some(ns.clone()), rv));
+                    }
+                }
+                if event_scopes.is_empty() {
+                    tracing::info!("cluster: no permission to list events; hovers show no events");
+                }
+            }
+            Err(e) if api_code(&e).is_none() => return lost_of(&e),
+            Err(e) => tracing::info!(error = %self.redact(&api_message(&e)), "cluster: cannot list events"),
+        }
+        // connected
+        *self.client.lock().unwrap_or_else(|e| e.into_inner()) = Some(client.clone());
+        self.cache.write().stale = false;
+        *delay = min;
+        let n = self.cache.read().objects.len();
+        self.status(ConnState::Connected, Some(format!("{n} Flux objects")));
+        self.send(Report::AllChanged);
+
+        let (lost_tx, mut lost_rx) = mpsc::channel::<String>(4);
+        let mut set = tokio::task::JoinSet::new();
+        for (k, ns, rv) in scopes {
+            let w = Watcher {
+                client: client.clone(),
+                kind: k,
+                ns,
+                cache: self.cache.clone(),
+                tx: self.tx.clone(),
+                lost: lost_tx.clone(),
+                events: false,
+            };
+            set.spawn(w.run(rv));
+        }
+        for (ns, rv) in event_scopes {
+            let w = Watcher {
+                client: client.clone(),
+                kind: ev_kind.clone(),
+                ns,
+                cache: self.cache.clone(),
+                tx: self.tx.clone(),
+                lost: lost_tx.clone(),
+                events: true,
+            };
+            set.spawn(w.run(rv));
+        }
+        drop(lost_tx);
+        match lost_rx.recv().await {
+            Some(reason) => Lost::Transport(reason),
+            None => Lost::Transport("all watches ended".into()),
+        }
+        // `set` drops here: every watcher is aborted
+    }
+}
+
+/// The Flux kinds the cluster serves (preferred version of each Flux group).
+async fn discover(client: &kube::Client) -> Result<Vec<ServedKind>, kube::Error> {
+    let groups = client.list_api_groups().await?;
+    let mut out = Vec::new();
+    for g in groups.groups {
+        if !crate::workspace::is_flux_group(&g.name) {
+            continue;
+        }
+        let Some(gv) = g.preferred_version.as_ref().or(g.versions.first()) else { continue };
+        let list = client.list_api_group_resources(&gv.group_version).await?;
+        for r in list.resources {
+            if r.name.contains('/') || !r.verbs.iter().any(|v| v == "watch") || !r.verbs.iter().any(|v| v == "list") {
+                continue;
+            }
+            out.push(ServedKind {
+                group: g.name.clone(),
+                version: gv.version.clone(),
+                kind: r.kind.clone(),
+                plural: r.name.clone(),
+                namespaced: r.namespaced,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn url_path(k: &ServedKind, ns: Option<&str>) -> String {
+    let base =
+        if k.group.is_empty() { format!("/api/{}", k.version) } else { format!("/apis/{}/{}", k.group, k.version) };
+    match ns {
+        Some(ns) if k.namespaced => format!("{base}/namespaces/{ns}/{}", k.plural),
+        _ => format!("{base}/{}", k.plural),
+    }
+}
+
+async fn list_raw(
+    client: &kube::Client,
+    k: &ServedKind,
+    ns: Option<&str>,
+    lp: &ListParams,
+) -> Result<(String, Vec<Value>), kube::Error> {
+    let req = kube::core::Request::new(url_path(k, ns)).list(lp).map_err(kube::Error::BuildRequest)?;
+    let v: Value = client.request(req).await?;
+    let rv = v.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string();
+    let items = match v.get("items") {
+        Some(Value::Array(a)) => a.clone(),
+        _ => Vec::new(),
+    };
+    Ok((rv, items))
+}
+
+struct ListOutcome {
+    /// (namespace or None for all, resourceVersion, items)
+    scopes: Vec<(Option<String>, String, Vec<Value>)>,
+    /// What could not be listed, as "list <resource> in ..." phrases.
+    denied: Vec<String>,
+}
+
+/// Lists a kind cluster-wide; on 403 falls back to each namespace of interest.
+async fn list_kind(
+    client: &kube::Client,
+    k: &ServedKind,
+    namespaces: &BTreeSet<String>,
+) -> Result<ListOutcome, kube::Error> {
+    let lp = ListParams::default();
+    match list_raw(client, k, None, &lp).await {
+        Ok((rv, items)) => Ok(ListOutcome { scopes: vec![(None, rv, items)], denied: vec![] }),
+        Err(e) if api_code(&e) == Some(403) && k.namespaced => {
+            let mut out = ListOutcome { scopes: vec![], denied: vec![] };
+            let mut denied_ns = Vec::new();
+            for ns in namespaces {
+                match list_raw(client, k, Some(ns), &lp).await {
+                    Ok((rv, items)) => out.scopes.push((Some(ns.clone()), rv, items)),
+                    Err(e) if api_code(&e) == Some(403) => denied_ns.push(ns.clone()),
+                    Err(e) => return Err(e),
+                }
+            }
+            if out.scopes.is_empty() {
+                let where_ = if denied_ns.is_empty() {
+                    "at the cluster scope".to_string()
+                } else {
+                    format!("at the cluster scope or in namespace(s) {}", denied_ns.join(", "))
+                };
+                out.denied.push(format!(
+                    "cannot `list` (nor `watch`) `{}` {where_} (server said: {})",
+                    k.resource(),
+                    api_message(&e)
+                ));
+            }
+            Ok(out)
+        }
+        Err(e) if api_code(&e) == Some(403) => Ok(ListOutcome {
+            scopes: vec![],
+            denied: vec![format!(
+                "cannot `list` (nor `watch`) `{}` at the cluster scope (server said: {})",
+                k.resource(),
+                api_message(&e)
+            )],
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+struct Watcher {
+    client: kube::Client,
+    kind: ServedKind,
+    ns: Option<String>,
+    cache: Arc<Cache>,
+    tx: mpsc::UnboundedSender<Report>,
+    lost: mpsc::Sender<String>,
+    events: bool,
+}
+
+impl Watcher {
+    fn apply(&self, ev: WatchEvent<Value>, rv: &mut String) -> Result<(), u16> {
+        let key = match ev {
+            WatchEvent::Added(o) | WatchEvent::Modified(o) => {
+                if let Some(v) = o.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+                    *rv = v.to_string();
+                }
+                if self.events {
+                    self.cache.add_event(&o)
+                } else {
+                    self.cache.upsert(&self.kind.group, &self.kind.kind, &o)
+                }
+            }
+            WatchEvent::Deleted(o) => {
+                if let Some(v) = o.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+                    *rv = v.to_string();
+                }
+                if self.events { None } else { self.cache.remove(&self.kind.group, &self.kind.kind, &o) }
+            }
+            WatchEvent::Bookmark(b) => {
+                *rv = b.metadata.resource_version;
+                None
+            }
+            WatchEvent::Error(s) => return Err(s.code),
+        };
+        if let Some(k) = key {
+            let _ = self.tx.send(Report::Changed(vec![k]));
+        }
+        Ok(())
+    }
+
+    async fn relist(&self) -> Result<String, kube::Error> {
+        let lp = if self.events { ListParams::default().fields("type=Warning") } else { ListParams::default() };
+        let (rv, items) = list_raw(&self.client, &self.kind, self.ns.as_deref(), &lp).await?;
+        let changed = if self.events {
+            items.iter().filter_map(|e| self.cache.add_event(e)).collect()
+        } else {
+            self.cache.replace_scope(&self.kind.group, &self.kind.kind, self.ns.as_deref(), &items)
+        };
+        if !changed.is_empty() {
+            let _ = self.tx.send(Report::Changed(changed));
+        }
+        Ok(rv)
+    }
+
+    async fn run(self, mut rv: String) {
+        let what =
+            format!("{}{}", self.kind.resource(), self.ns.as_ref().map(|n| format!(" in {n}")).unwrap_or_default());
+        let mut failures = 0u32;
+        loop {
+            let mut wp = WatchParams::default().timeout(290);
+            if self.events {
+                wp = wp.fields("type=Warning");
+            }
+            let req = kube::core::Request::new(url_path(&self.kind, self.ns.as_deref())).watch(&wp, &rv);
+            let mut req = match req {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "cluster: cannot build a watch request");
+                    return;
+                }
+            };
+            req.extensions_mut().insert("watch");
+            let stream = match self.client.request_events::<Value>(req).await {
+                Ok(s) => s,
+                Err(e) if api_code(&e) == Some(410) => match self.relist_or_lost(&what).await {
+                    Some(new_rv) => {
+                        rv = new_rv;
+                        continue;
+                    }
+                    None => return,
+                },
+                Err(e) if api_code(&e).is_none() => {
+                    let _ = self.lost.send(format!("watching {what}: {}", api_message(&e))).await;
+                    return;
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(what = %what, error = %api_message(&e), "cluster: watch refused");
+                    tokio::time::sleep(Duration::from_millis(500) * failures.min(60)).await;
+                    continue;
+                }
+            };
+            let mut stream = std::pin::pin!(stream);
+            let mut expired = false;
+            while let Some(ev) = stream.next().await {
+                match ev {
+                    Ok(ev) => match self.apply(ev, &mut rv) {
+                        Ok(()) => failures = 0,
+                        Err(410) => {
+                            tracing::info!(what = %what, "cluster: watch expired (410 Gone): listing again");
+                            expired = true;
+                            break;
+                        }
+                        Err(code) => {
+                            tracing::warn!(what = %what, code, "cluster: watch error event");
+                            break;
+                        }
+                    },
+                    Err(e) => {
+                        // a broken stream: the next watch call tells whether the server is gone
+                        tracing::info!(what = %what, error = %api_message(&e), "cluster: watch stream broke");
+                        break;
+                    }
+                }
+            }
+            if expired {
+                match self.relist_or_lost(&what).await {
+                    Some(new_rv) => rv = new_rv,
+                    None => return,
+                }
+            }
+        }
+    }
+
+    /// Re-lists after 410 Gone; None (after reporting) when the server is gone.
+    async fn relist_or_lost(&self, what: &str) -> Option<String> {
+        match self.relist().await {
+            Ok(rv) => Some(rv),
+            Err(e) => {
+                let _ = self.lost.send(format!("listing {what}: {}", api_message(&e))).await;
+                None
+            }
+        }
+    }
+}
