@@ -601,6 +601,17 @@ mod tests {
         // without the flag, fine
         let f = Fixture::parse(&format!("# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{k}"));
         assert_eq!(codes(&f, "ks.yaml"), vec![]);
+        // the flag only applies to the controllers the patch targets
+        let only_helm =
+            flag.replace("      kind: Deployment\n", "      kind: Deployment\n      name: (helm-controller)\n");
+        let f = Fixture::parse(&format!("{only_helm}# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{k}"));
+        assert_eq!(codes(&f, "ks.yaml"), vec![]);
+        let both = flag.replace(
+            "      kind: Deployment\n",
+            "      kind: Deployment\n      name: (helm-controller|kustomize-controller)\n",
+        );
+        let f = Fixture::parse(&format!("{both}# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{k}"));
+        assert_eq!(codes(&f, "ks.yaml"), vec![("cross-namespace-reference", Severity::Error)]);
     }
 
     #[test]

@@ -397,7 +397,7 @@ impl RefInfo {
 }
 
 pub fn is_templated(s: &str) -> bool {
-    s.contains('*') || s.contains("${") || s.contains("{{") || s.contains("<%")
+    s.contains('*') || s.contains("${") || s.contains("{{") || s.contains("<%") || s.contains("<<")
 }
 
 /// Why a path of a kustomization file is there.
@@ -500,8 +500,8 @@ pub struct RefSummary {
     pub git_sources: Vec<GitSource>,
     pub vars: Vec<VarUse>,
     pub markers: Vec<ImageMarker>,
-    /// The file sets `--no-cross-namespace-refs` on a controller.
-    pub no_cross_ns: bool,
+    /// Controllers this file gives `--no-cross-namespace-refs` (`*` = all).
+    pub no_cross_ns: Vec<String>,
 }
 
 fn h<T: Hash>(s: &mut std::collections::hash_map::DefaultHasher, v: T) {
@@ -546,7 +546,7 @@ impl RefSummary {
                 h(&mut s, &k.value);
             }
         }
-        h(&mut s, (&self.sops, &self.git_sources, self.no_cross_ns));
+        h(&mut s, (&self.sops, &self.git_sources, &self.no_cross_ns));
         for m in &self.markers {
             h(&mut s, (&m.namespace, &m.name));
         }
@@ -650,15 +650,46 @@ pub fn extract(path: &Path, text: &str, docs: &[FileDoc], objects: &[ObjectInfo]
             }
         }
     }
-    if let Some(i) = text.find("--no-cross-namespace-refs") {
-        let rest = &text[i + "--no-cross-namespace-refs".len()..];
-        let line_start = text[..i].rfind('\n').map(|x| x + 1).unwrap_or(0);
-        let commented = text[line_start..i].trim_start().starts_with('#');
-        if !rest.starts_with("=false") && !commented {
-            out.no_cross_ns = true;
-        }
+    if out.no_cross_ns.is_empty() && sets_no_cross_ns(text) {
+        // set somewhere else than in a kustomize patch: every controller
+        out.no_cross_ns.push("*".into());
     }
     out
+}
+
+/// The text turns `--no-cross-namespace-refs` on (not commented out, not `=false`).
+fn sets_no_cross_ns(text: &str) -> bool {
+    const FLAG: &str = "--no-cross-namespace-refs";
+    text.match_indices(FLAG).any(|(i, _)| {
+        let rest = &text[i + FLAG.len()..];
+        let line_start = text[..i].rfind('\n').map(|x| x + 1).unwrap_or(0);
+        let commented = text[line_start..i].trim_start().starts_with('#');
+        !rest.starts_with("=false") && !commented
+    })
+}
+
+/// The Flux controllers, as named in kustomize patch targets.
+pub const CONTROLLERS: &[&str] = &[
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+    "source-controller",
+    "source-watcher",
+];
+
+/// The controller that resolves the references of a kind.
+pub fn controller_of(kind: &str) -> &'static str {
+    match kind {
+        "Kustomization" => "kustomize-controller",
+        "HelmRelease" => "helm-controller",
+        "Alert" | "Receiver" | "Provider" => "notification-controller",
+        "ImagePolicy" | "ImageRepository" => "image-reflector-controller",
+        "ImageUpdateAutomation" => "image-automation-controller",
+        "ArtifactGenerator" => "source-watcher",
+        _ => "source-controller",
+    }
 }
 
 fn extract_refs(oi: usize, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut RefSummary) {
@@ -770,6 +801,9 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
             }
         }
         "FluxInstance" => {
+            if tree.lookup(&["spec", "cluster", "multitenant"]).and_then(|v| tree.scalar(v)) == Some("true") {
+                out.no_cross_ns.push("*".into());
+            }
             if let Some(sync) = tree.lookup(&["spec", "sync"]) {
                 let ns = obj.namespace.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| "flux-system".into());
                 let name = str_at(tree, doc, sync, "name")
@@ -855,6 +889,21 @@ fn extract_kustomize(oi: usize, tree: &Tree, doc: &FileDoc, out: &mut RefSummary
                 continue;
             }
             add(n, role, field, &mut k);
+        }
+    }
+    for item in nodes_at(tree, &["patches", "[]"]) {
+        let Some(patch) = tree.get(item, "patch").and_then(|p| tree.scalar(resolved(tree, p))) else { continue };
+        if !sets_no_cross_ns(patch) {
+            continue;
+        }
+        let target =
+            tree.get(item, "target").and_then(|t| tree.get(resolved(tree, t), "name")).and_then(|n| tree.scalar(n));
+        match target {
+            Some(t) if CONTROLLERS.iter().any(|c| t.contains(c)) => {
+                out.no_cross_ns.extend(CONTROLLERS.iter().filter(|c| t.contains(*c)).map(|c| c.to_string()));
+            }
+            // no target, or a regular expression the server does not evaluate
+            _ => out.no_cross_ns.push("*".into()),
         }
     }
     for (list, role) in

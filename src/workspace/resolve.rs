@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::namespaces::{GitInfo, Layout, git_info, normalize, normalize_url};
-use super::refs::{NsRule, RefInfo, edit_distance, is_templated};
+use super::refs::{NsRule, RefInfo, controller_of, edit_distance, is_templated};
 use super::{FileData, ObjectClass};
 use crate::text::TextRange;
 
@@ -120,7 +120,8 @@ pub struct RefModel {
     refs_to: HashMap<TargetId, Vec<Site>>,
     /// (file, ref index) of a dependsOn in a cycle → the cycle as text.
     pub cycles: HashMap<(PathBuf, usize), String>,
-    pub no_cross_ns: bool,
+    /// Controllers running with `--no-cross-namespace-refs` (`*` = all).
+    pub no_cross_ns: HashSet<String>,
     pub git: Vec<GitInfo>,
 }
 
@@ -179,7 +180,7 @@ impl RefModel {
                 m.git.push(g);
             }
         }
-        m.no_cross_ns = files.values().any(|f| f.summary.refs.no_cross_ns);
+        m.no_cross_ns = files.values().flat_map(|f| f.summary.refs.no_cross_ns.iter().cloned()).collect();
         for (p, (ns, k)) in &m.layout.kustomize_ns {
             m.file_ns.insert(p.clone(), (ns.clone(), format!("`namespace` of {}", k.display())));
         }
@@ -308,6 +309,13 @@ impl RefModel {
                 }
                 Origin::Object { path, object } => {
                     let f = &files[path];
+                    // the source `flux bootstrap` writes (gotk-sync.yaml) is this repository
+                    let gotk = path.file_name().is_some_and(|n| n == "gotk-sync.yaml");
+                    if t.kind == "GitRepository"
+                        && (gotk || (t.name == "flux-system" && t.ns.as_deref() == Some("flux-system")))
+                    {
+                        return true;
+                    }
                     if let Some(g) = f.summary.refs.git_sources.iter().find(|g| g.object == *object) {
                         let url = normalize_url(&g.url);
                         for gi in &self.git {
@@ -450,7 +458,8 @@ impl RefModel {
         let mut res = self.resolve_name(f.path.as_path(), kind.as_deref(), &kinds, &r.name.value, ns.clone(), true);
         if res.status == Status::Ok
             && spec.cross_ns_flag
-            && self.no_cross_ns
+            && (self.no_cross_ns.contains("*")
+                || self.no_cross_ns.contains(controller_of(f.summary.objects[r.object].kind_str())))
             && let (Some(w), Some(o)) = (&r.namespace, &own_ns)
             && &w.value != o
         {
