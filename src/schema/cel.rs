@@ -443,17 +443,15 @@ impl<'a> Ctx<'a> {
             (_, r, _) => r,
         };
         match (name, recv, vals.as_slice()) {
-            ("size", Some(v), []) => {
-                match &v {
-                    V::Str(x) => Ok(V::Int(x.chars().count() as i64)),
-                    V::Node(id, _) => Ok(V::Int(match &self.tree.node(*id).kind {
-                        NodeKind::Seq { items, .. } => items.len() as i64,
-                        NodeKind::Map { entries, .. } => entries.len() as i64,
-                        _ => return Err(Unknown),
-                    })),
-                    _ => Err(Unknown),
-                }
-            }
+            ("size", Some(v), []) => match &v {
+                V::Str(x) => Ok(V::Int(x.chars().count() as i64)),
+                V::Node(id, _) => Ok(V::Int(match &self.tree.node(*id).kind {
+                    NodeKind::Seq { items, .. } => items.len() as i64,
+                    NodeKind::Map { entries, .. } => entries.len() as i64,
+                    _ => return Err(Unknown),
+                })),
+                _ => Err(Unknown),
+            },
             ("startsWith", Some(r), [a]) => Ok(V::Bool(s(&r)?.starts_with(&s(a)?))),
             ("endsWith", Some(r), [a]) => Ok(V::Bool(s(&r)?.ends_with(&s(a)?))),
             ("contains", Some(r), [a]) => Ok(V::Bool(s(&r)?.contains(&s(a)?))),

@@ -42,8 +42,20 @@ const fn r(
 
 pub const REMOVALS: &[Removal] = &[
     r(SRC, &["GitRepository"], "v1alpha1", "source-controller v0.1.0", "2020"),
-    r(SRC, &["GitRepository", "HelmRepository", "HelmChart", "Bucket"], "v1beta1", "source-controller v1.7.0", "Flux 2.7"),
-    r(SRC, &["GitRepository", "HelmRepository", "HelmChart", "Bucket", "OCIRepository"], "v1beta2", "source-controller v1.8.0", "Flux 2.8"),
+    r(
+        SRC,
+        &["GitRepository", "HelmRepository", "HelmChart", "Bucket"],
+        "v1beta1",
+        "source-controller v1.7.0",
+        "Flux 2.7",
+    ),
+    r(
+        SRC,
+        &["GitRepository", "HelmRepository", "HelmChart", "Bucket", "OCIRepository"],
+        "v1beta2",
+        "source-controller v1.8.0",
+        "Flux 2.8",
+    ),
     r(KS, &["Kustomization"], "v1beta1", "kustomize-controller v1.7.0", "Flux 2.7"),
     r(KS, &["Kustomization"], "v1beta2", "kustomize-controller v1.8.0", "Flux 2.8"),
     r(HELM, &["HelmRelease"], "v2beta1", "helm-controller v1.4.0", "Flux 2.7"),
@@ -62,22 +74,42 @@ pub const REMOVALS: &[Removal] = &[
 
 pub const CURRENT: &[Current] = &[
     Current { group: SRC, kinds: &["GitRepository"], version: "v1", since: "source-controller v1.0.0 (Flux 2.0)" },
-    Current { group: SRC, kinds: &["HelmRepository", "HelmChart"], version: "v1", since: "source-controller v1.3.0 (Flux 2.3)" },
+    Current {
+        group: SRC,
+        kinds: &["HelmRepository", "HelmChart"],
+        version: "v1",
+        since: "source-controller v1.3.0 (Flux 2.3)",
+    },
     Current { group: SRC, kinds: &["Bucket"], version: "v1", since: "source-controller v1.4.0 (Flux 2.4)" },
     Current { group: SRC, kinds: &["OCIRepository"], version: "v1", since: "source-controller v1.6.0 (Flux 2.6)" },
     Current { group: SRC, kinds: &["ExternalArtifact"], version: "v1", since: "source-controller v1.7.0 (Flux 2.7)" },
     Current { group: KS, kinds: &["Kustomization"], version: "v1", since: "kustomize-controller v1.0.0 (Flux 2.0)" },
     Current { group: HELM, kinds: &["HelmRelease"], version: "v2", since: "helm-controller v1.0.0 (Flux 2.3)" },
     Current { group: NOTIF, kinds: &["Receiver"], version: "v1", since: "notification-controller v1.0.0 (Flux 2.0)" },
-    Current { group: NOTIF, kinds: &["Alert", "Provider"], version: "v1beta3", since: "notification-controller v1.2.0 (Flux 2.2)" },
+    Current {
+        group: NOTIF,
+        kinds: &["Alert", "Provider"],
+        version: "v1beta3",
+        since: "notification-controller v1.2.0 (Flux 2.2)",
+    },
     Current {
         group: IMG,
         kinds: &["ImageRepository", "ImagePolicy"],
         version: "v1",
         since: "image-reflector-controller v1.0.0 (Flux 2.7)",
     },
-    Current { group: IMG, kinds: &["ImageUpdateAutomation"], version: "v1", since: "image-automation-controller v1.0.0 (Flux 2.7)" },
-    Current { group: "source.extensions.fluxcd.io", kinds: &["ArtifactGenerator"], version: "v1beta1", since: "source-watcher v2.0.0 (Flux 2.7)" },
+    Current {
+        group: IMG,
+        kinds: &["ImageUpdateAutomation"],
+        version: "v1",
+        since: "image-automation-controller v1.0.0 (Flux 2.7)",
+    },
+    Current {
+        group: "source.extensions.fluxcd.io",
+        kinds: &["ArtifactGenerator"],
+        version: "v1beta1",
+        since: "source-watcher v2.0.0 (Flux 2.7)",
+    },
 ];
 
 /// The removal of `group/version` for `kind`, if that version was removed.
@@ -118,9 +150,10 @@ pub fn changes(group: &str, kind: &str) -> &'static [Change] {
             Change::Patches { at: &["spec", "postRenderers", "*", "kustomize"] },
         ],
         (SRC, "HelmChart") => &[Change::ToList { at: &["spec"], from: "valuesFile", to: "valuesFiles" }],
-        (SRC, "GitRepository") => {
-            &[Change::Drop { at: &["spec"], key: "gitImplementation" }, Change::Drop { at: &["spec"], key: "accessFrom" }]
-        }
+        (SRC, "GitRepository") => &[
+            Change::Drop { at: &["spec"], key: "gitImplementation" },
+            Change::Drop { at: &["spec"], key: "accessFrom" },
+        ],
         (SRC, "Bucket") => &[Change::Drop { at: &["spec"], key: "accessFrom" }],
         _ => &[],
     }

@@ -53,10 +53,9 @@ pub fn kind_from_crd(v: &Value) -> Option<KindDef> {
                 served: ver.get("served").and_then(Value::as_bool).unwrap_or(true),
                 storage: ver.get("storage").and_then(Value::as_bool).unwrap_or(false),
                 deprecated: ver.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
-                schema: schema.map(Schema::from_json).unwrap_or_else(|| Schema {
-                    preserve_unknown_fields: true,
-                    ..Schema::default()
-                }),
+                schema: schema
+                    .map(Schema::from_json)
+                    .unwrap_or_else(|| Schema { preserve_unknown_fields: true, ..Schema::default() }),
             })
         })
         .collect();
@@ -129,7 +128,10 @@ kind: ConfigMap
         let ks = kinds_from_yaml(CRD);
         assert_eq!(ks.len(), 1);
         let k = &ks[0];
-        assert_eq!((k.group.as_str(), k.kind.as_str(), k.plural.as_str(), k.namespaced), ("example.com", "Widget", "widgets", true));
+        assert_eq!(
+            (k.group.as_str(), k.kind.as_str(), k.plural.as_str(), k.namespaced),
+            ("example.com", "Widget", "widgets", true)
+        );
         let v = k.version("v1").unwrap();
         assert!(v.storage && v.served);
         let spec = v.schema.property("spec").unwrap();

@@ -209,7 +209,8 @@ impl Schema {
             Some(a @ Value::Object(_)) => s.additional_properties = Some(Box::new(Self::from_json_depth(a, depth + 1))),
             _ => {}
         }
-        s.preserve_unknown_fields = o.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true);
+        s.preserve_unknown_fields =
+            o.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true);
         s.int_or_string = o.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true);
         if let Some(rules) = o.get("x-kubernetes-validations").and_then(Value::as_array) {
             s.validations = rules

@@ -69,11 +69,8 @@ impl Registry {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let mut extra: Vec<(PathBuf, String)> = Vec::new();
         for dir in &ws.config.crd_paths {
-            let dirs: Vec<PathBuf> = if dir.is_absolute() {
-                vec![dir.clone()]
-            } else {
-                ws.roots.iter().map(|r| r.join(dir)).collect()
-            };
+            let dirs: Vec<PathBuf> =
+                if dir.is_absolute() { vec![dir.clone()] } else { ws.roots.iter().map(|r| r.join(dir)).collect() };
             for d in dirs {
                 let mut found = Vec::new();
                 crd_files(&d, &mut found, 0);
@@ -100,7 +97,9 @@ impl Registry {
             None => {
                 let base = catalog::builtin_kind(&def.group, &def.kind);
                 let entry = match base {
-                    Some(b) => KindEntry { origins: vec![Origin::Builtin; b.versions.len()], def: b.clone(), runtime: true },
+                    Some(b) => {
+                        KindEntry { origins: vec![Origin::Builtin; b.versions.len()], def: b.clone(), runtime: true }
+                    }
                     None => KindEntry {
                         def: KindDef { versions: Vec::new(), ..def.clone() },
                         origins: Vec::new(),
@@ -144,7 +143,12 @@ impl Registry {
         if let Some(&i) = self.by_gk.get(&(group.to_string(), kind.to_string())) {
             let e = &self.overrides[i];
             let vi = e.def.versions.iter().position(|v| v.name == version)?;
-            return Some(Resolved { kind: &e.def, version: &e.def.versions[vi], origin: &e.origins[vi], runtime: true });
+            return Some(Resolved {
+                kind: &e.def,
+                version: &e.def.versions[vi],
+                origin: &e.origins[vi],
+                runtime: true,
+            });
         }
         let k = catalog::builtin_kind(group, kind)?;
         let v = k.version(version)?;
@@ -265,7 +269,8 @@ spec:
         // editing the CRD file (summary unchanged) is seen too
         ws.set_file(p.clone(), OLD_OCI.replace("Where it lives.", "Its address."), None);
         let r = ws.schemas();
-        let spec = r.resolve("source.toolkit.fluxcd.io/v1beta2", "OCIRepository").unwrap().version.schema.property("spec");
+        let spec =
+            r.resolve("source.toolkit.fluxcd.io/v1beta2", "OCIRepository").unwrap().version.schema.property("spec");
         assert_eq!(spec.unwrap().property("url").unwrap().description.as_deref(), Some("Its address."));
     }
 }

@@ -86,8 +86,24 @@ pub fn check_semver_range(s: &str) -> Result<(), String> {
         if alt.is_empty() {
             return Err("empty alternative around `||`".into());
         }
-        // hyphen ranges `1.2 - 1.4`
-        let mut toks: Vec<&str> = alt.split([' ', ',']).filter(|t| !t.is_empty()).collect();
+        // hyphen ranges `1.2 - 1.4`; an operator may stand apart from its
+        // version (`>= 1.0`)
+        let raw: Vec<&str> = alt.split([' ', ',']).filter(|t| !t.is_empty()).collect();
+        let mut joined: Vec<String> = Vec::new();
+        let mut pending: Option<&str> = None;
+        for t in raw {
+            if let Some(op) = pending.take() {
+                joined.push(format!("{op}{t}"));
+            } else if t != "-" && t.bytes().all(|b| b"<>=!~^".contains(&b)) {
+                pending = Some(t);
+            } else {
+                joined.push(t.to_string());
+            }
+        }
+        if let Some(op) = pending {
+            return Err(format!("operator `{op}` has no version"));
+        }
+        let mut toks: Vec<&str> = joined.iter().map(String::as_str).collect();
         let mut i = 0;
         while i < toks.len() {
             if toks[i] == "-" {
@@ -130,7 +146,8 @@ fn check_version(v: &str, wildcards: bool) -> Result<(), String> {
         None => (core, None),
     };
     let ident_ok = |s: &str| {
-        !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        !s.is_empty()
+            && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     };
     if pre.is_some_and(|p| !ident_ok(p)) || build.is_some_and(|b| !ident_ok(b)) {
         return Err(format!("`{v}` has an invalid pre-release or build part"));
@@ -190,7 +207,9 @@ fn check_label_chars(l: &str) -> Result<(), String> {
     let b = l.as_bytes();
     let ok = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
     if b.is_empty() || !ok(&b[0]) || !ok(&b[b.len() - 1]) || !b.iter().all(|c| ok(c) || *c == b'-') {
-        return Err("must consist of lowercase letters, digits and `-`, and start and end with a letter or digit".into());
+        return Err(
+            "must consist of lowercase letters, digits and `-`, and start and end with a letter or digit".into()
+        );
     }
     Ok(())
 }
@@ -270,7 +289,22 @@ mod tests {
 
     #[test]
     fn semver_ranges() {
-        for s in ["*", ">=1.0.0", ">=1.0.0 <2.0.0", ">=1.0.0, <2.0.0", "~1.2", "^1.2.3", "1.x", "1.2 - 1.4.5", "6.5.*", "v1.2.3", ">=1.0.0-0", "1.0.0 || >=2.0.0", "=1.2.3+build.1"] {
+        for s in [
+            "*",
+            ">=1.0.0",
+            ">=1.0.0 <2.0.0",
+            ">=1.0.0, <2.0.0",
+            "~1.2",
+            "^1.2.3",
+            "1.x",
+            "1.2 - 1.4.5",
+            "6.5.*",
+            "v1.2.3",
+            ">=1.0.0-0",
+            "1.0.0 || >=2.0.0",
+            "=1.2.3+build.1",
+            ">= 1.8.0-rc.0",
+        ] {
             assert!(check_semver_range(s).is_ok(), "{s}: {:?}", check_semver_range(s));
         }
         for s in [">=1.0.0 <", "latest", "1.2.3.4", ">= one", "||", "1.0.0 -", "^"] {
