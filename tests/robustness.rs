@@ -173,9 +173,15 @@ fn protocol_abuse_is_answered_or_ignored() {
         stdin.write_all(&common::frame(r#"{"jsonrpc":"2.0","id":1,"method":"textDocument/hover","params":{}}"#)).unwrap();
         stdin.flush().unwrap();
         let mut out = raw.stdout.take().unwrap();
+        let mut got = Vec::new();
         let mut buf = [0u8; 4096];
-        let n = out.read(&mut buf).unwrap();
-        let s = String::from_utf8_lossy(&buf[..n]);
+        // read until a whole frame (header and body) is in
+        while !String::from_utf8_lossy(&got).contains('}') || !got.ends_with(b"}") {
+            let n = out.read(&mut buf).unwrap();
+            assert!(n > 0, "server closed its output");
+            got.extend_from_slice(&buf[..n]);
+        }
+        let s = String::from_utf8_lossy(&got);
         assert!(s.contains("\"error\"") && s.contains("-32002"), "{s}");
         drop(stdin);
         let _ = raw.wait();
