@@ -57,11 +57,24 @@ pub fn kind(kind: &str) -> Option<&'static KindDocs> {
     all().get(kind)
 }
 
-/// Summary and link of a field path (`spec.interval`, list items written as
-/// `spec.patches[]`... are looked up without the brackets).
+/// Summary and link of a field path (`spec.interval`; list items are
+/// looked up without brackets: `spec.patches.patch`). Kind-specific entries
+/// first, then the shared `[*]` ones by full path, by the last two segments
+/// and by the last segment.
 pub fn field(kind: &str, path: &str) -> Option<(&'static str, String)> {
     let d = all().get(kind)?;
-    let (text, anchor) = d.fields.get(path)?;
+    let path = path.replace("[]", "");
+    let common = all().get("*");
+    let segs: Vec<&str> = path.split('.').collect();
+    let tail2 = (segs.len() >= 2).then(|| segs[segs.len() - 2..].join("."));
+    let last = segs.last().copied().unwrap_or("");
+    let (text, anchor) = d
+        .fields
+        .get(path.as_str())
+        .or_else(|| tail2.as_ref().and_then(|t| d.fields.get(t.as_str())))
+        .or_else(|| common.and_then(|c| c.fields.get(path.as_str())))
+        .or_else(|| tail2.as_ref().and_then(|t| common.and_then(|c| c.fields.get(t.as_str()))))
+        .or_else(|| common.and_then(|c| c.fields.get(last)))?;
     let url = match anchor {
         Some(a) => format!("{}#{}", d.url, a),
         None => d.url.clone(),
