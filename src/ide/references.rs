@@ -365,6 +365,9 @@ type FieldAt = (usize, TextRange, Option<String>, Option<String>, usize);
 
 fn field_at(file: &FileData, offset: usize) -> Option<FieldAt> {
     let (di, doc) = file.syntax.doc_at(offset)?;
+    if offset > doc.span.range.end {
+        return None;
+    }
     let oi = file.summary.objects.iter().position(|o| o.doc == di)?;
     let obj = &file.summary.objects[oi];
     if obj.class != ObjectClass::Flux {
@@ -481,6 +484,25 @@ pub fn reference_completion(a: &Analysis, file: &FileData, offset: usize) -> Opt
     Some(items)
 }
 
+/// Every code this feature reports.
+pub const CODES: &[&str] = &[
+    UNRESOLVED_REFERENCE,
+    INVALID_REFERENCE_KIND,
+    CROSS_NAMESPACE_REFERENCE,
+    DEPENDENCY_CYCLE,
+    MISSING_PATH,
+    super::substitution::UNDEFINED_VARIABLE,
+    super::image_markers::UNRESOLVED_IMAGE_POLICY,
+    super::image_markers::INVALID_IMAGE_MARKER,
+];
+
+/// Diagnostics of a fixture file with one of [`CODES`] (other features,
+/// such as schema validation, are tested on their own).
+#[cfg(test)]
+pub(crate) fn refs_only(f: &super::fixture::Fixture, rel: &str) -> Vec<Diagnostic> {
+    f.diagnostics_of(rel).into_iter().filter(|d| CODES.contains(&d.code)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::ide::fixture::Fixture;
@@ -489,7 +511,7 @@ mod tests {
     const GIT_SRC: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app-repo\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://github.com/org/app\n";
 
     fn diags(f: &Fixture, rel: &str) -> Vec<Diagnostic> {
-        f.diagnostics_of(rel).into_iter().filter(|d| d.code != "yaml-syntax").collect()
+        super::refs_only(f, rel)
     }
 
     fn codes(f: &Fixture, rel: &str) -> Vec<(&'static str, Severity)> {

@@ -207,7 +207,7 @@ pub fn variable_definitions(a: &Analysis, file: &FileData, offset: usize) -> Opt
 /// Completion provider: variable names after `${`.
 pub fn variable_completion(a: &Analysis, file: &FileData, offset: usize) -> Option<Vec<CompletionItem>> {
     let text = &file.text;
-    let before = &text[..offset];
+    let before = text.get(..offset)?;
     let line_start = before.rfind('\n').map(|x| x + 1).unwrap_or(0);
     let open = before[line_start..].rfind("${")? + line_start;
     let typed = &before[open + 2..];
@@ -259,7 +259,7 @@ mod tests {
         let f = setup(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  a: ${cluster_name}\n  b: ${domain}\n  c: ${token}\n  d: ${missing}\n  e: ${with_default:=x}\n  f: $${escaped}\n",
         );
-        let d = f.diagnostics_of("apps/app.yaml");
+        let d = crate::ide::references::refs_only(&f, "apps/app.yaml");
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!((d[0].code, d[0].severity), ("undefined-variable", Severity::Warning));
         assert!(
@@ -274,17 +274,17 @@ mod tests {
         let f = setup(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\ndata:\n  d: ${missing}\n",
         );
-        assert!(f.diagnostics_of("apps/app.yaml").is_empty());
+        assert!(crate::ide::references::refs_only(&f, "apps/app.yaml").is_empty());
         let f = Fixture::parse(&format!(
             "{SETUP}# file: other/app.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  d: ${{missing}}\n"
         ));
-        assert!(f.diagnostics_of("other/app.yaml").is_empty());
+        assert!(crate::ide::references::refs_only(&f, "other/app.yaml").is_empty());
         // substituteFrom an object not in the workspace: keys unknown
         let f = Fixture::parse(&format!(
             "{}# file: apps/app.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  d: ${{missing}}\n",
             SETUP.replace("name: cluster-vars\n  namespace", "name: renamed\n  namespace")
         ));
-        assert!(f.diagnostics_of("apps/app.yaml").iter().all(|d| d.code != "undefined-variable"));
+        assert!(crate::ide::references::refs_only(&f, "apps/app.yaml").iter().all(|d| d.code != "undefined-variable"));
     }
 
     #[test]

@@ -377,6 +377,7 @@ impl RefModel {
     /// (the repository root is not known without `.git`).
     fn find_dir(&self, file: &Path, rel: &str, roots: &[PathBuf]) -> ApplierDir {
         let mut bases = Vec::new();
+        let in_git = self.git.iter().any(|g| file.starts_with(&g.root));
         if let Some(g) = self.git.iter().find(|g| file.starts_with(&g.root)) {
             bases.push(g.root.clone());
         } else {
@@ -394,6 +395,18 @@ impl RefModel {
             let cand = normalize(&b.join(rel));
             if self.layout.is_dir(&cand) {
                 return ApplierDir::Found(cand);
+            }
+        }
+        // the repository may start above the workspace root (a sub-folder
+        // opened in the editor): look there on disk
+        if !in_git {
+            let mut d = bases.last().and_then(|b| b.parent());
+            while let Some(x) = d {
+                let cand = normalize(&x.join(rel));
+                if cand.is_dir() {
+                    return ApplierDir::Found(cand);
+                }
+                d = x.parent();
             }
         }
         ApplierDir::Missing(bases)
