@@ -13,6 +13,7 @@ pub mod image_markers;
 pub mod migrate;
 pub mod navigation;
 pub mod references;
+pub mod schema_completion;
 pub mod substitution;
 pub mod symbols;
 pub mod validate;
