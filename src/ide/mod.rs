@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod navigation;
 pub mod references;
 pub mod schema_completion;
+pub mod schema_hover;
 pub mod substitution;
 pub mod symbols;
 pub mod validate;

@@ -323,6 +323,10 @@ impl<'a, 'o> Validator<'a, 'o> {
                     if k == "<<" || is_templated(k) {
                         continue;
                     }
+                    // every object has these, whatever its CRD's schema says
+                    if path.is_empty() && matches!(k, "apiVersion" | "kind" | "metadata") {
+                        continue;
+                    }
                     let sub = schema.property(k).or(schema.additional_properties.as_deref());
                     match sub {
                         Some(sub) => {
