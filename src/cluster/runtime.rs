@@ -248,9 +248,13 @@ impl Supervisor {
         let lists = futures::future::join_all(kinds.iter().map(|k| list_kind(client, k, &namespaces))).await;
         let mut scopes = Vec::new();
         let mut denied = Vec::new();
+        let mut per_ns_kinds = Vec::new();
         for (k, r) in kinds.iter().zip(lists) {
             match r {
-                Ok(ListOutcome { scopes: sc, denied: d }) => {
+                Ok(ListOutcome { scopes: sc, denied: d, per_namespace }) => {
+                    if per_namespace {
+                        per_ns_kinds.push(k.clone());
+                    }
                     for (ns, rv, items) in sc {
                         self.cache.replace_scope(&k.group, &k.kind, ns.as_deref(), &items);
                         scopes.push((k.clone(), ns, rv));
@@ -335,12 +339,44 @@ impl Supervisor {
             };
             set.spawn(w.run(rv));
         }
-        drop(lost_tx);
-        match lost_rx.recv().await {
-            Some(reason) => Lost::Transport(reason),
-            None => Lost::Transport("all watches ended".into()),
+        // kinds listed per namespace: watch the namespaces the workspace gains
+        let mut known = namespaces;
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                reason = lost_rx.recv() => {
+                    // `set` drops on return: every watcher is aborted
+                    return Lost::Transport(reason.unwrap_or_else(|| "all watches ended".into()));
+                }
+                _ = tick.tick(), if !per_ns_kinds.is_empty() => {
+                    let new: Vec<String> = (self.opts.namespaces)().into_iter().filter(|n| !known.contains(n)).collect();
+                    for ns in new {
+                        known.insert(ns.clone());
+                        for k in &per_ns_kinds {
+                            match list_raw(client, k, Some(&ns), &ListParams::default()).await {
+                                Ok((rv, items)) => {
+                                    let changed = self.cache.replace_scope(&k.group, &k.kind, Some(&ns), &items);
+                                    let _ = self.tx.send(Report::Changed(changed));
+                                    let w = Watcher {
+                                        client: client.clone(),
+                                        kind: k.clone(),
+                                        ns: Some(ns.clone()),
+                                        cache: self.cache.clone(),
+                                        tx: self.tx.clone(),
+                                        lost: lost_tx.clone(),
+                                        events: false,
+                                    };
+                                    set.spawn(w.run(rv));
+                                }
+                                Err(e) if api_code(&e).is_none() => return lost_of(&e),
+                                Err(e) => tracing::info!(kind = %k.kind, ns = %ns, error = %self.redact(&api_message(&e)), "cluster: cannot list"),
+                            }
+                        }
+                    }
+                }
+            }
         }
-        // `set` drops here: every watcher is aborted
     }
 }
 
@@ -400,6 +436,8 @@ struct ListOutcome {
     scopes: Vec<(Option<String>, String, Vec<Value>)>,
     /// What could not be listed, as "list <resource> in ..." phrases.
     denied: Vec<String>,
+    /// Listed namespace by namespace (a cluster-wide list is forbidden).
+    per_namespace: bool,
 }
 
 /// Lists a kind cluster-wide; on 403 falls back to each namespace of interest.
@@ -410,9 +448,9 @@ async fn list_kind(
 ) -> Result<ListOutcome, kube::Error> {
     let lp = ListParams::default();
     match list_raw(client, k, None, &lp).await {
-        Ok((rv, items)) => Ok(ListOutcome { scopes: vec![(None, rv, items)], denied: vec![] }),
+        Ok((rv, items)) => Ok(ListOutcome { scopes: vec![(None, rv, items)], denied: vec![], per_namespace: false }),
         Err(e) if api_code(&e) == Some(403) && k.namespaced => {
-            let mut out = ListOutcome { scopes: vec![], denied: vec![] };
+            let mut out = ListOutcome { scopes: vec![], denied: vec![], per_namespace: true };
             let mut denied_ns = Vec::new();
             for ns in namespaces {
                 match list_raw(client, k, Some(ns), &lp).await {
@@ -436,6 +474,7 @@ async fn list_kind(
             Ok(out)
         }
         Err(e) if api_code(&e) == Some(403) => Ok(ListOutcome {
+            per_namespace: false,
             scopes: vec![],
             denied: vec![format!(
                 "cannot `list` (nor `watch`) `{}` at the cluster scope (server said: {})",
