@@ -289,3 +289,24 @@ fn marker_naming_a_missing_image_policy() {
     let u = find(&d, "unresolved-image-policy");
     assert_eq!((u[0].0.severity, u[0].0.fixes[0].edits[0].new_text.as_str()), (Severity::Error, "rediss"));
 }
+
+#[test]
+fn undefined_variable_through_an_artifact_generator() {
+    let Some(c) = Copy::new(HE) else { return };
+    // apps (staging) reads ExternalArtifact `apps`, copied from apps/staging and apps/base
+    c.edit(
+        "clusters/staging/apps.yaml",
+        "  path: ./staging\n",
+        "  path: ./staging\n  postBuild:\n    substitute:\n      domain: staging.example.com\n",
+    );
+    c.edit(
+        "apps/base/podinfo/release.yaml",
+        "        - podinfo.local",
+        "        - podinfo.${domain}\n        - ${cluster_name}.local",
+    );
+    let d = c.diags("apps/base/podinfo/release.yaml");
+    let u = find(&d, "undefined-variable");
+    assert_eq!(u.len(), 1, "{d:?}");
+    assert_eq!(u[0].1, "${cluster_name}");
+    assert!(c.errors_elsewhere(&[]).is_empty());
+}

@@ -288,6 +288,20 @@ mod tests {
     }
 
     #[test]
+    fn files_of_an_external_artifact_are_followed_to_the_repository() {
+        let src = "# file: clusters/prod/artifacts.yaml\napiVersion: source.extensions.fluxcd.io/v1beta1\nkind: ArtifactGenerator\nmetadata:\n  name: gen\n  namespace: flux-system\nspec:\n  sources:\n    - alias: repo\n      kind: GitRepository\n      name: flux-system\n  artifacts:\n    - name: apps\n      copy:\n        - from: \"@repo/apps/base/**\"\n          to: \"@artifact/base/\"\n        - from: \"@repo/apps/prod/**\"\n          to: \"@artifact/prod/\"\n# file: clusters/prod/apps.yaml\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  sourceRef:\n    kind: ExternalArtifact\n    name: apps\n  path: ./prod\n  targetNamespace: web\n  postBuild:\n    substitute:\n      domain: example.com\n# file: apps/prod/kustomization.yaml\nresources:\n  - ../base/app\n# file: apps/base/app/kustomization.yaml\nresources:\n  - cm.yaml\n# file: apps/base/app/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  a: ${domain}\n  b: ${region}\n";
+        let f = Fixture::parse(src);
+        let d = crate::ide::references::refs_only(&f, "apps/base/app/cm.yaml");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].message.contains("${region}"), "{}", d[0].message);
+        // the namespace comes from targetNamespace
+        let a = f.ws.analysis();
+        let m = a.ref_model();
+        let cm = f.ws.file(&std::path::PathBuf::from("/fixture/apps/base/app/cm.yaml")).unwrap();
+        assert_eq!(m.object_ns(cm, 0).as_deref(), Some("web"));
+    }
+
+    #[test]
     fn hover_definition_and_completion() {
         let f = setup("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  a: ${dom$0ain}\n");
         let a = f.ws.analysis();

@@ -377,6 +377,8 @@ pub struct RefInfo {
     pub optional: bool,
     /// Written with a label selector (`matchLabels`/`selector`) instead of a name.
     pub selector: bool,
+    /// `alias` of an ArtifactGenerator source.
+    pub alias: Option<String>,
 }
 
 impl RefInfo {
@@ -479,6 +481,14 @@ pub struct ImageMarker {
     pub suffix: Option<String>,
 }
 
+/// `copy: [{from: "@alias/dir/**", to: "@artifact/dir/"}]` of an artifact.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ArtifactCopy {
+    pub artifact: String,
+    pub from: String,
+    pub to: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GitSource {
     pub object: usize,
@@ -498,6 +508,8 @@ pub struct RefSummary {
     /// Objects encrypted with SOPS (a top-level `sops` key).
     pub sops: Vec<usize>,
     pub git_sources: Vec<GitSource>,
+    /// Copy rules of ArtifactGenerator artifacts.
+    pub artifact_copies: Vec<ArtifactCopy>,
     pub vars: Vec<VarUse>,
     pub markers: Vec<ImageMarker>,
     /// Controllers this file gives `--no-cross-namespace-refs` (`*` = all).
@@ -517,7 +529,10 @@ impl RefSummary {
     pub fn key(&self) -> u64 {
         let mut s = std::collections::hash_map::DefaultHasher::new();
         for r in &self.refs {
-            h(&mut s, (r.object, r.field, sv(&r.kind), &r.name.value, sv(&r.namespace), r.optional, r.selector));
+            h(
+                &mut s,
+                (r.object, r.field, sv(&r.kind), &r.name.value, sv(&r.namespace), r.optional, r.selector, &r.alias),
+            );
         }
         h(&mut s, 1u8);
         if let Some(k) = &self.kustomize {
@@ -546,6 +561,7 @@ impl RefSummary {
                 h(&mut s, &k.value);
             }
         }
+        h(&mut s, &self.artifact_copies);
         h(&mut s, (&self.sops, &self.git_sources, &self.no_cross_ns));
         for m in &self.markers {
             h(&mut s, (&m.namespace, &m.name));
@@ -712,6 +728,7 @@ fn extract_refs(oi: usize, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut Ref
                         block: r,
                         optional: false,
                         selector: false,
+                        alias: None,
                     });
                 }
                 Shape::Block => {
@@ -736,6 +753,7 @@ fn extract_refs(oi: usize, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut Ref
                         block,
                         optional,
                         selector,
+                        alias: str_at(tree, doc, node, "alias").map(|s| s.value),
                     });
                 }
             }
@@ -790,6 +808,12 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
         "ArtifactGenerator" => {
             for n in nodes_at(tree, &["spec", "artifacts", "[]"]) {
                 if let Some(name) = str_at(tree, doc, n, "name") {
+                    for c in nodes_at_from(tree, n, &["copy", "[]"]) {
+                        let get = |k: &str| tree.get(c, k).and_then(|v| tree.scalar(v)).map(str::to_string);
+                        if let (Some(from), Some(to)) = (get("from"), get("to")) {
+                            out.artifact_copies.push(ArtifactCopy { artifact: name.value.clone(), from, to });
+                        }
+                    }
                     out.produced.push(Produced {
                         object: oi,
                         kind: "ExternalArtifact".into(),

@@ -348,7 +348,17 @@ impl RefModel {
                         }
                     }
                 };
-                let dir = if !own || a.path.as_ref().is_some_and(|s| is_templated(&s.value)) {
+                let artifact = match a.source_ref.map(|ri| &f.summary.refs.refs[ri]) {
+                    Some(r) if !own && r.target_kind() == Some("ExternalArtifact") => {
+                        let ns = r.namespace.as_ref().map(|n| n.value.clone()).or_else(|| self.object_ns(f, a.object));
+                        let rel = a.path.as_ref().map(|s| s.value.as_str()).unwrap_or("./");
+                        self.artifact_dir(p, &r.name.value, ns.as_deref(), rel, files, roots)
+                    }
+                    _ => None,
+                };
+                let dir = if let Some(d) = artifact {
+                    ApplierDir::Found(d)
+                } else if !own || a.path.as_ref().is_some_and(|s| is_templated(&s.value)) {
                     ApplierDir::Unknown
                 } else {
                     let rel = a.path.as_ref().map(|s| s.value.as_str()).unwrap_or("./");
@@ -372,6 +382,69 @@ impl RefModel {
         }
     }
 
+    /// The directory of this repository an ExternalArtifact path comes from,
+    /// when an ArtifactGenerator copies it from this repository with a
+    /// plain `@alias/dir/**` → `@artifact/dir/` rule.
+    fn artifact_dir(
+        &self,
+        from: &Path,
+        name: &str,
+        ns: Option<&str>,
+        spec_path: &str,
+        files: &HashMap<PathBuf, Arc<FileData>>,
+        roots: &[PathBuf],
+    ) -> Option<PathBuf> {
+        let rel = normalize(Path::new(spec_path.trim_start_matches('/'))).to_string_lossy().to_string();
+        // the generator nearest to the Kustomization first
+        let mut cands = self.lookup("ExternalArtifact", name).to_vec();
+        cands.sort_by_key(|&t| std::cmp::Reverse(self.targets[t].path().map(|p| common_prefix(from, p)).unwrap_or(0)));
+        for id in cands {
+            let t = &self.targets[id];
+            if !(t.ns.is_none() || ns.is_none() || t.ns.as_deref() == ns) {
+                continue;
+            }
+            let Origin::Produced { path, object, .. } = &t.origin else { continue };
+            let gf = &files[path];
+            let mut best: Option<(usize, &str, String)> = None;
+            for c in gf.summary.refs.artifact_copies.iter().filter(|c| c.artifact == name) {
+                let Some(to) = c.to.strip_prefix("@artifact") else { continue };
+                let to = to.trim_matches('/');
+                let Some((alias, from)) = c.from.strip_prefix('@').and_then(|f| f.split_once('/')) else { continue };
+                let Some(from_dir) = from.strip_suffix("/**").or_else(|| (from == "**").then_some("")) else {
+                    continue;
+                };
+                let remainder = if to.is_empty() {
+                    rel.as_str()
+                } else if rel == to {
+                    ""
+                } else if let Some(r) = rel.strip_prefix(to).and_then(|r| r.strip_prefix('/')) {
+                    r
+                } else {
+                    continue;
+                };
+                let mapped = Path::new(from_dir).join(remainder).to_string_lossy().to_string();
+                if best.as_ref().is_none_or(|b| to.len() > b.0) {
+                    best = Some((to.len(), alias, mapped));
+                }
+            }
+            let Some((_, alias, mapped)) = best else { continue };
+            let Some(src) =
+                gf.summary.refs.refs.iter().find(|r| r.object == *object && r.alias.as_deref() == Some(alias))
+            else {
+                continue;
+            };
+            let src_ns = src.namespace.as_ref().map(|n| n.value.clone()).or_else(|| t.ns.clone());
+            let Some(src_kind) = src.target_kind() else { continue };
+            if !self.is_own_repo(src_kind, &src.name.value, src_ns.as_deref(), files) {
+                continue;
+            }
+            if let ApplierDir::Found(d) = self.find_dir(path, &mapped, roots) {
+                return Some(d);
+            }
+        }
+        None
+    }
+
     /// Looks a repository-relative path up: from the git root when known,
     /// else from each directory above the referring file up to its root
     /// (the repository root is not known without `.git`).
@@ -390,6 +463,10 @@ impl RefModel {
                 }
                 d = x.parent();
             }
+        }
+        if normalize(Path::new(rel)).as_os_str().is_empty() {
+            // the repository root: the git root, else the workspace root
+            return bases.last().cloned().map(ApplierDir::Found).unwrap_or(ApplierDir::Unknown);
         }
         for b in &bases {
             let cand = normalize(&b.join(rel));
