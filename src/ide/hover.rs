@@ -16,6 +16,7 @@ pub const PROVIDERS: &[Provider] = &[
     super::references::reference_hover,
     super::image_markers::marker_hover,
     super::substitution::variable_hover,
+    super::references::object_hover,
     super::schema_hover::schema_hover,
 ];
 

@@ -241,6 +241,17 @@ fn path_diagnostics(a: &Analysis, model: &RefModel, file: &FileData, out: &mut V
                     PathRole::Other => format!("`{}` path", p.field),
                 };
                 out.push(missing(model, p.range, &p.value, what, &abs));
+            } else if matches!(p.role, PathRole::Resource | PathRole::Component)
+                && model.layout.is_dir(&abs)
+                && !model.layout.kfile_of_dir.contains_key(&abs)
+                && !["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().any(|n| abs.join(n).is_file())
+            {
+                out.push(Diagnostic::new(
+                    MISSING_PATH,
+                    Severity::Error,
+                    p.range,
+                    format!("directory `{}` has no kustomization.yaml: kustomize cannot build it", p.value),
+                ));
             }
         }
     }
@@ -356,6 +367,47 @@ pub fn reference_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<H
         )),
     }
     Some(Hover { range: r.name.range, markdown: md.trim_end().to_string() })
+}
+
+/// Hover provider: on an object's `metadata.name`, what refers to it.
+pub fn object_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hover> {
+    let oi = crate::workspace::resolve::object_name_at(file, offset)?;
+    let o = &file.summary.objects[oi];
+    if o.class == ObjectClass::NotKube {
+        return None;
+    }
+    let model = a.ref_model();
+    let t = model.target_of(&file.path, oi)?;
+    let sites = model.sites_of(t);
+    if sites.is_empty() {
+        return None;
+    }
+    let tg = &model.targets[t];
+    let mut md = format!("**{}** `{}`", tg.kind, tg.name);
+    if let Some(ns) = &tg.ns {
+        md.push_str(&format!(" in namespace `{ns}`"));
+        if let Some(origin) = model.ns_origin(file, oi) {
+            md.push_str(&format!(" (from {origin})"));
+        }
+    }
+    md.push_str(&format!("\n\nReferenced {} time{}:\n", sites.len(), if sites.len() == 1 { "" } else { "s" }));
+    for site in sites.iter().take(10) {
+        let line = match site {
+            crate::workspace::resolve::Site::Ref(p, i) => a.file(p).and_then(|f| {
+                let r = f.summary.refs.refs.get(*i)?;
+                let by = f.summary.objects.get(r.object)?;
+                Some(format!("- {} `{}` `{}` (`{}`)", by.kind_str(), by.name_str(), r.spec().label, display_path(a, p)))
+            }),
+            crate::workspace::resolve::Site::Marker(p, _) => {
+                Some(format!("- image marker in `{}`", display_path(a, p)))
+            }
+        };
+        md.extend(line.map(|l| l + "\n"));
+    }
+    if sites.len() > 10 {
+        md.push_str(&format!("- and {} more\n", sites.len() - 10));
+    }
+    Some(Hover { range: o.name.as_ref()?.range, markdown: md.trim_end().to_string() })
 }
 
 /// The reference field at the cursor, found on the tree (so that half-typed
@@ -673,7 +725,7 @@ mod tests {
 
     #[test]
     fn kustomization_paths_must_exist() {
-        let src = "# file: app/kustomization.yaml\nresources:\n  - deploy.yaml\n  - servce.yaml\n  - ../base\n  - https://example.com/x.yaml\n  - github.com/org/repo//deploy?ref=v1\ncomponents:\n  - ../comp\npatches:\n  - path: patch.yaml\nconfigMapGenerator:\n  - name: vars\n    envs:\n      - vars.env\n# file: app/deploy.yaml\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: x\n# file: app/service.yaml\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: y\n# file: base/kustomization.yaml\nresources: []\n";
+        let src = "# file: app/kustomization.yaml\nresources:\n  - deploy.yaml\n  - servce.yaml\n  - ../base\n  - ../plain\n  - https://example.com/x.yaml\n  - github.com/org/repo//deploy?ref=v1\ncomponents:\n  - ../comp\npatches:\n  - path: patch.yaml\nconfigMapGenerator:\n  - name: vars\n    envs:\n      - vars.env\n# file: app/deploy.yaml\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: x\n# file: app/service.yaml\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: y\n# file: base/kustomization.yaml\nresources: []\n# file: plain/a.yaml\na: 1\n";
         let f = Fixture::parse(src);
         let d = diags(&f, "app/kustomization.yaml");
         let text = &f.ws.file(&std::path::PathBuf::from("/fixture/app/kustomization.yaml")).unwrap().text;
@@ -682,6 +734,7 @@ mod tests {
             got,
             vec![
                 ("missing-path", "servce.yaml"),
+                ("missing-path", "../plain"),
                 ("missing-path", "../comp"),
                 ("missing-path", "patch.yaml"),
                 ("missing-path", "vars.env")
@@ -747,6 +800,14 @@ mod tests {
         let items = crate::ide::completion::completions(&a, f.file(), f.offset());
         let labels: Vec<_> = items.iter().map(|i| i.label.as_str()).collect();
         assert!(labels.contains(&"app-repo") && labels.contains(&"flux-system"), "{labels:?}");
+        let src_file = f.ws.file(&std::path::PathBuf::from("/fixture/src.yaml")).unwrap();
+        let at = src_file.text.find("app-repo").unwrap();
+        let h = super::object_hover(&a, src_file, at).unwrap();
+        assert!(
+            h.markdown.contains("Referenced 1 time") && h.markdown.contains("Kustomization `apps` `spec.sourceRef`"),
+            "{}",
+            h.markdown
+        );
         // empty name, kind decides
         let src = format!(
             "# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}",
