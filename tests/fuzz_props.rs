@@ -1,0 +1,137 @@
+//! Bounded property tests: the CI form of the `fuzz/` targets.
+//!
+//! 1. Any text (random, or a corpus file with random damage) parses, is
+//!    diagnosed, and answers completion and hover at any offset without
+//!    panicking.
+//! 2. After any sequence of incremental edits, the document text equals the
+//!    client's, and the incrementally reparsed file equals a fresh parse.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use flux_lsp::ide;
+use flux_lsp::syntax::{SyntaxFile, path_to_string};
+use flux_lsp::text::{Document, Encoding, LineCol, LineIndex, TextEdit};
+use flux_lsp::workspace::Workspace;
+use proptest::prelude::*;
+
+fn seeds() -> &'static Vec<String> {
+    static S: OnceLock<Vec<String>> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut v = vec![
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n".to_string(),
+            "a: &x {b: [1, 'two', \"th\\u00e9\"]}\nc: *x\nd:\n  <<: *x\n  e: |\n    text\n---\n- - x\n  - y\n".to_string(),
+        ];
+        if let Some(dir) = common::shared("corpora") {
+            for p in common::walk(&dir) {
+                if p.extension().is_some_and(|e| e == "yaml") {
+                    if let Ok(t) = std::fs::read_to_string(&p) {
+                        v.push(t);
+                    }
+                }
+            }
+        }
+        v
+    })
+}
+
+/// Pieces that stress the YAML grammar and our decoding.
+const ATOMS: &[&str] = &[
+    "a", "key", ": ", ":", "- ", "-", "\n", "\r\n", "\r", "  ", "\t", "#", "# c\n", "---\n", "...\n", "[", "]", "{", "}",
+    ",", "'", "\"", "\\", "&a ", "*a", "<<: ", "!!str ", "|\n", ">-\n", "?", "${VAR}", "{{ x }}", "é", "😀", "\u{feff}",
+    "\0", "apiVersion: ", "kind: ", "spec:\n", "  interval: ", "1m", "true", "~", "0x1F", "\"\\u12\"",
+];
+
+fn text_strategy() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::collection::vec(prop::sample::select(ATOMS), 0..80).prop_map(|v| v.concat()),
+        (0..seeds().len(), prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(ATOMS), 0..4usize), 0..8))
+            .prop_map(|(i, damage)| {
+                let mut t = seeds()[i].clone();
+                for (at, atom, del) in damage {
+                    let mut pos = at.index(t.len() + 1);
+                    while !t.is_char_boundary(pos) {
+                        pos -= 1;
+                    }
+                    let mut end = (pos + del).min(t.len());
+                    while !t.is_char_boundary(end) {
+                        end += 1;
+                    }
+                    t.replace_range(pos..end, atom);
+                }
+                t
+            }),
+    ]
+}
+
+/// A structural fingerprint of a parsed file: per document, its errors and every node's path and range.
+fn fingerprint(f: &SyntaxFile) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in &f.docs {
+        out.push(format!("doc {:?} errors {:?}", d.span, d.parsed.errors));
+        let t = &d.parsed.tree;
+        for (i, n) in t.nodes.iter().enumerate() {
+            out.push(format!("{} {:?} {:?}", path_to_string(&t.path_of(i as u32)), d.abs(n.range), n.kind));
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256), max_shrink_iters: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_text_is_analysed_without_panic(text in text_strategy(), cursor in any::<prop::sample::Index>()) {
+        let mut ws = Workspace::default();
+        let path = PathBuf::from("/fuzz/clusters/a.yaml");
+        ws.roots = vec![PathBuf::from("/fuzz")];
+        ws.set_file(path.clone(), text.clone(), Some(1));
+        ws.set_file(PathBuf::from("/fuzz/clusters/kustomization.yaml"), "resources:\n  - a.yaml\n".into(), None);
+        let a = ws.analysis();
+        let f = ws.file(&path).unwrap();
+        let diags = ide::diagnostics::file_diagnostics(&a, f);
+        for d in &diags {
+            prop_assert!(d.range.start <= d.range.end && d.range.end <= text.len(), "{d:?}");
+            prop_assert!(text.is_char_boundary(d.range.start) && text.is_char_boundary(d.range.end), "{d:?}");
+        }
+        let mut off = cursor.index(text.len() + 1);
+        while !text.is_char_boundary(off) { off -= 1; }
+        let _ = ide::completion::completions(&a, f, off);
+        let _ = ide::hover::hover(&a, f, off);
+        let _ = ide::navigation::goto_definition(&a, f, off);
+        let _ = ide::symbols::document_symbols(f);
+        let _ = ide::actions::code_actions(&a, f, flux_lsp::text::TextRange::new(0, text.len()), &diags);
+    }
+
+    #[test]
+    fn incremental_edits_equal_a_fresh_parse(
+        start in text_strategy(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0..6usize, prop::sample::select(ATOMS)), 1..40),
+    ) {
+        let mut model = start.clone();
+        let mut doc = Document::new(&start, 1);
+        let mut syntax = SyntaxFile::parse(&start, None);
+        for (v, (at, del_chars, ins)) in edits.into_iter().enumerate() {
+            // an edit expressed in UTF-16 positions, as an editor sends it
+            let chars: Vec<(usize, char)> = model.char_indices().collect();
+            let ci = at.index(chars.len() + 1);
+            let s = chars.get(ci).map(|c| c.0).unwrap_or(model.len());
+            let e = chars.get(ci + del_chars).map(|c| c.0).unwrap_or(model.len());
+            let idx = LineIndex::new(&model);
+            let lc = |o| idx.line_col(&model, o, Encoding::Utf16);
+            let (ls, le) = (lc(s), lc(e));
+            // skip edits whose ends fall inside a CRLF (not expressible as positions)
+            if idx.offset(&model, ls, Encoding::Utf16) != s || idx.offset(&model, le, Encoding::Utf16) != e {
+                continue;
+            }
+            model.replace_range(s..e, ins);
+            doc.apply(&[TextEdit { range: Some((LineCol { line: ls.line, col: ls.col }, LineCol { line: le.line, col: le.col })), text: ins.to_string() }], v as i32 + 2, Encoding::Utf16);
+            prop_assert_eq!(&**doc.text(), model.as_str());
+            syntax = SyntaxFile::parse(doc.text(), Some(&syntax));
+        }
+        let fresh = SyntaxFile::parse(&model, None);
+        prop_assert_eq!(fingerprint(&syntax), fingerprint(&fresh));
+    }
+}
