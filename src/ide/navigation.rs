@@ -331,6 +331,32 @@ mod tests {
     }
 
     #[test]
+    fn every_offset_of_every_file_is_safe() {
+        let src = format!(
+            "{REPO}# file: apps/a.yaml\n{}---\n{}# file: apps/kustomization.yaml\nnamespace: apps\nresources:\n  - a.yaml\n  - ../nope\n# file: k.yaml\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: é\n  namespace: flux-system\nspec:\n  path: ./apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  dependsOn:\n    - name:\n  postBuild:\n    substitute:\n      x: y\n---\nimage: a # {{\"$imagepolicy\": \"ns:p:tag\"}}\nv: ${{x}} ${{\n",
+            hr("a", "podinfo"),
+            hr("b", "\"podinfo\"")
+        );
+        let f = Fixture::parse(&src);
+        let a = f.ws.analysis();
+        for file in f.ws.files() {
+            for off in 0..=file.text.len() {
+                if !file.text.is_char_boundary(off) {
+                    continue;
+                }
+                let _ = goto_definition(&a, file, off);
+                let _ = references(&a, file, off, true);
+                let _ = prepare_rename(&a, file, off);
+                let _ = rename(&a, file, off, "x");
+                let _ = crate::ide::hover::hover(&a, file, off);
+                let _ = crate::ide::completion::completions(&a, file, off);
+            }
+            let _ = document_links(&a, file);
+            let _ = crate::ide::diagnostics::file_diagnostics(&a, file);
+        }
+    }
+
+    #[test]
     fn links_on_kustomization_paths_and_urls() {
         let src = format!(
             "# file: app/kustomization.yaml\nresources:\n  - ../infra/repo.yaml\n  - ../infra\n  - https://example.com/x.yaml\n  - github.com/org/repo//deploy?ref=v1\n{REPO}# file: infra/kustomization.yaml\nresources:\n  - repo.yaml\n"

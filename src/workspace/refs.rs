@@ -888,10 +888,8 @@ fn extract_produced_other(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, 
 }
 
 fn extract_kustomize(oi: usize, tree: &Tree, doc: &FileDoc, out: &mut RefSummary) {
-    let mut k = KustomizeInfo { namespace: str_at(tree, doc, tree.root.unwrap_or(0), "namespace"), paths: Vec::new() };
-    if tree.root.is_none() {
-        return;
-    }
+    let Some(root) = tree.root else { return };
+    let mut k = KustomizeInfo { namespace: str_at(tree, doc, root, "namespace"), paths: Vec::new() };
     let add = |n: NodeId, role: PathRole, field: &'static str, k: &mut KustomizeInfo| {
         let Some(s) = tree.scalar(n) else { return };
         k.paths.push(PathRef { value: s.to_string(), range: doc.abs(tree.node(n).range), role, field });
@@ -1106,6 +1104,22 @@ mod tests {
         assert_eq!(&src[r.name.range.start..r.name.range.end], "repo");
         assert_eq!(s.refs[1].namespace.as_ref().unwrap().value, "x");
         assert!(s.refs[2].optional);
+    }
+
+    #[test]
+    fn odd_inputs_do_not_panic() {
+        for (p, src) in [
+            ("/k/kustomization.yaml", ""),
+            ("/k/kustomization.yaml", "# only a comment\n"),
+            ("/k/kustomization.yaml", "- a\n- b\n"),
+            ("/k/kustomization.yaml", "resources: [a, {b: c}, [d]]\npatches: [x, {path: [1]}]\n"),
+            ("/a.yaml", "a: ${\nb: ${}\nc: ${1x}\nd: # {\"$imagepolicy\": \"\nkind: X\n"),
+            ("/a.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  sourceRef: [1]\n  dependsOn: {a: b}\n  postBuild:\n    substitute: [x]\n"),
+            ("/a.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  sourceRef: &a\n    name: *a\n"),
+            ("/a.yaml", "x: é # {\"$imagepolicy\": \"ns:ñame:tag\"}\n"),
+        ] {
+            let _ = summary(p, src);
+        }
     }
 
     #[test]
