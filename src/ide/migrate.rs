@@ -54,7 +54,7 @@ pub fn migrate_object(text: &str, doc: &FileDoc, root: NodeId, reg: &Registry) -
         match *change {
             history::Change::ToList { at, from, to } => {
                 for map in m.maps_at(root, at) {
-                    m.to_list(map, from, to);
+                    m.scalar_to_list(map, from, to);
                 }
             }
             history::Change::Drop { at, key } => {
@@ -148,7 +148,7 @@ impl Migrator<'_> {
         out
     }
 
-    fn to_list(&mut self, map: NodeId, from: &str, to: &str) {
+    fn scalar_to_list(&mut self, map: NodeId, from: &str, to: &str) {
         let tree = self.tree;
         if tree.get_entry(map, to).is_some() {
             return;

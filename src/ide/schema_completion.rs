@@ -172,12 +172,12 @@ fn schema_at<'r>(
                 node = *tree.items(node).get(*i)?;
                 let items = schema.items.as_deref()?;
                 schema = items;
-                if items.is_free_form() {
-                    if let Some((k, s)) = object_schema(reg, tree, node) {
-                        kdef = k;
-                        schema = s;
-                        obj = node;
-                    }
+                if items.is_free_form()
+                    && let Some((k, s)) = object_schema(reg, tree, node)
+                {
+                    kdef = k;
+                    schema = s;
+                    obj = node;
                 }
             }
         }
@@ -261,7 +261,7 @@ pub fn schema_completion(a: &Analysis, file: &FileData, offset: usize) -> Option
     let Some(PathSeg::Key(last)) = path.last() else { return None };
     let parent = tree.node(node).parent?;
     if path.len() == 1 && (last == "apiVersion" || last == "kind") {
-        if last == "apiVersion" && !is_flux(){
+        if last == "apiVersion" && !is_flux() {
             // only offer when the kind (if any) is known to us
             let kind = tree.get(parent, "kind").and_then(|k| tree.scalar(k));
             if kind.is_some_and(|k| !reg.kinds().any(|d| d.kind == k)) {
@@ -311,7 +311,14 @@ fn top_keys(_kdef: Option<&KindDef>, range: TextRange, present: &[&str]) -> Vec<
 }
 
 /// Key items of an object schema.
-fn keys(kdef: &KindDef, schema: &Schema, path: &str, present: &[&str], range: TextRange, flow: bool) -> Vec<CompletionItem> {
+fn keys(
+    kdef: &KindDef,
+    schema: &Schema,
+    path: &str,
+    present: &[&str],
+    range: TextRange,
+    flow: bool,
+) -> Vec<CompletionItem> {
     let mut out = Vec::new();
     for (name, sub) in &schema.properties {
         if present.contains(&name.as_str()) || (path.is_empty() && name == "status") {
@@ -336,7 +343,8 @@ fn escape_snippet(s: &str) -> String {
 }
 
 fn choices(values: &[String]) -> String {
-    let v: Vec<String> = values.iter().map(|s| s.replace('\\', "\\\\").replace(',', "\\,").replace('|', "\\|")).collect();
+    let v: Vec<String> =
+        values.iter().map(|s| s.replace('\\', "\\\\").replace(',', "\\,").replace('|', "\\|")).collect();
     format!("${{1|{}|}}", v.join(","))
 }
 
@@ -440,13 +448,13 @@ fn value_items(kdef: &KindDef, s: &Schema, path: &str, range: TextRange) -> Vec<
             it.replace = Some(range);
             out.push(it);
         }
-    } else if enums.is_empty() {
-        if let Some(d) = def.filter(|d| !d.is_empty()) {
-            let mut it = CompletionItem::new(d, CompletionKind::Value);
-            it.detail = Some("default".into());
-            it.replace = Some(range);
-            out.push(it);
-        }
+    } else if enums.is_empty()
+        && let Some(d) = def.filter(|d| !d.is_empty())
+    {
+        let mut it = CompletionItem::new(d, CompletionKind::Value);
+        it.detail = Some("default".into());
+        it.replace = Some(range);
+        out.push(it);
     }
     out
 }
@@ -502,7 +510,8 @@ fn skeletons(reg: &Registry, range: TextRange) -> Vec<CompletionItem> {
     let mut out = Vec::new();
     for k in reg.kinds() {
         let Some(v) = k.preferred() else { continue };
-        let mut s = format!("apiVersion: {}\nkind: {}\nmetadata:\n  name: ${{1:name}}\n", k.api_version(&v.name), k.kind);
+        let mut s =
+            format!("apiVersion: {}\nkind: {}\nmetadata:\n  name: ${{1:name}}\n", k.api_version(&v.name), k.kind);
         if k.namespaced {
             s.push_str("  namespace: ${2:flux-system}\n");
         }
@@ -560,7 +569,8 @@ mod tests {
         complete(src).1.into_iter().map(|i| i.label).collect()
     }
 
-    const KS: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\nspec:\n";
+    const KS: &str =
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\nspec:\n";
 
     #[test]
     fn keys_not_present_required_first_on_a_half_typed_line() {
@@ -578,13 +588,19 @@ mod tests {
         let first: Vec<&str> = sorted.iter().take(2).map(|i| i.label.as_str()).collect();
         assert_eq!(first, ["prune", "sourceRef"]);
         let src_ref = items.iter().find(|i| i.label == "sourceRef").unwrap();
-        assert_eq!(src_ref.insert_text.as_deref(), Some("sourceRef:\n  kind: ${1|OCIRepository,GitRepository,Bucket,ExternalArtifact|}\n  name: $2"));
+        assert_eq!(
+            src_ref.insert_text.as_deref(),
+            Some("sourceRef:\n  kind: ${1|OCIRepository,GitRepository,Bucket,ExternalArtifact|}\n  name: $2")
+        );
     }
 
     #[test]
     fn nested_keys_and_list_items() {
         let l = labels(&format!("{KS}  sourceRef:\n    kind: GitRepository\n    $0\n"));
-        assert!(l.contains(&"name".to_string()) && l.contains(&"namespace".to_string()) && !l.contains(&"kind".to_string()), "{l:?}");
+        assert!(
+            l.contains(&"name".to_string()) && l.contains(&"namespace".to_string()) && !l.contains(&"kind".to_string()),
+            "{l:?}"
+        );
         let l = labels(&format!("{KS}  patches:\n    - tar$0\n"));
         assert_eq!(l, ["patch", "target"]);
         let l = labels(&format!("{KS}  healthChecks:\n    - kind: Deployment\n      na$0\n"));
@@ -621,7 +637,12 @@ mod tests {
         let (_, items) = complete("$0");
         let git = items.iter().find(|i| i.label == "GitRepository").expect("skeleton");
         let s = git.insert_text.as_deref().unwrap();
-        assert!(s.starts_with("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: ${1:name}\n"), "{s}");
+        assert!(
+            s.starts_with(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: ${1:name}\n"
+            ),
+            "{s}"
+        );
         assert!(s.contains("spec:\n  interval: ${3:5m}\n  url: $4\n"), "{s}");
         assert_eq!(items.iter().filter(|i| i.kind == crate::ide::completion::CompletionKind::Snippet).count(), 19);
         let (_, items) = complete(&format!("{KS}  interval: 5m\n---\n$0"));

@@ -28,13 +28,13 @@ pub fn schema_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hove
     let is_key = tree.is_key(node);
     let path = tree.path_of(node);
     // apiVersion / kind of an object (the document root or an embedded one)
-    if let Some(PathSeg::Key(last)) = path.last() {
-        if last == "apiVersion" || last == "kind" {
-            let obj = tree.node(node).parent?;
-            if obj == root || embedded_object(&reg, tree, obj) {
-                let md = kind_markdown(&reg, tree, obj)?;
-                return Some(Hover { range, markdown: md });
-            }
+    if let Some(PathSeg::Key(last)) = path.last()
+        && (last == "apiVersion" || last == "kind")
+    {
+        let obj = tree.node(node).parent?;
+        if obj == root || embedded_object(&reg, tree, obj) {
+            let md = kind_markdown(&reg, tree, obj)?;
+            return Some(Hover { range, markdown: md });
         }
     }
     let (schema, kdef, rel_path, parent_schema) = resolve(&reg, tree, root, &path)?;
@@ -85,12 +85,12 @@ fn resolve<'r>(
                 node = node.and_then(|n| tree.items(n).get(*ix).copied());
                 let items = schema.items.as_deref()?;
                 schema = items;
-                if items.is_free_form() {
-                    if let Some((k, s)) = node.and_then(|n| object_schema(reg, tree, n)) {
-                        kdef = k;
-                        schema = s;
-                        obj_depth = i + 1;
-                    }
+                if items.is_free_form()
+                    && let Some((k, s)) = node.and_then(|n| object_schema(reg, tree, n))
+                {
+                    kdef = k;
+                    schema = s;
+                    obj_depth = i + 1;
                 }
             }
         }
@@ -262,7 +262,10 @@ mod tests {
     #[test]
     fn api_version_and_kind_hover_show_status() {
         let (_, md) = hover_at(&GIT.replace("kind: GitRepository", "kind: Git$0Repository"));
-        assert!(md.contains("Clones a Git repository") && md.contains("current, since source-controller v1.0.0 (Flux 2.0)"), "{md}");
+        assert!(
+            md.contains("Clones a Git repository") && md.contains("current, since source-controller v1.0.0 (Flux 2.0)"),
+            "{md}"
+        );
         assert!(md.contains("Removed versions: `v1alpha1` (2020), `v1beta1` (Flux 2.7), `v1beta2` (Flux 2.8)"), "{md}");
         let (_, md) = hover_at(&GIT.replace("fluxcd.io/v1\n", "fluxcd.io/v1be$0ta2\n"));
         assert!(md.contains("**removed** in Flux 2.8 (source-controller v1.8.0)"), "{md}");
@@ -275,7 +278,10 @@ mod tests {
     fn runtime_crd_descriptions_show_up() {
         let src = "# file: crds.yaml\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            properties:\n              size:\n                type: integer\n                minimum: 1\n                description: How big the widget is.\n# file: w.yaml\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  si$0ze: 3\n";
         let (_, md) = hover_at(src);
-        assert!(md.contains("**size** `integer`") && md.contains("Minimum: 1") && md.contains("How big the widget is."), "{md}");
+        assert!(
+            md.contains("**size** `integer`") && md.contains("Minimum: 1") && md.contains("How big the widget is."),
+            "{md}"
+        );
         // and validation applies to run-time kinds
         let f = Fixture::parse(&src.replace("ze: 3", "ze: 0\n  colour: red"));
         let d = f.diagnostics();

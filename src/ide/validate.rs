@@ -257,31 +257,20 @@ impl<'a, 'o> Validator<'a, 'o> {
     fn metadata(&mut self, root: NodeId) {
         let tree = self.tree();
         let Some(meta) = tree.get(root, "metadata") else { return };
-        if let Some((name, r)) = scalar_at(tree, meta, "name") {
-            if !is_templated(name) {
-                if let Err(e) = values::check_dns1123_subdomain(name) {
-                    let d = Diagnostic::new(
-                        INVALID_NAME,
-                        Severity::Error,
-                        self.abs(r),
-                        format!("invalid name `{name}`: {e}"),
-                    );
-                    self.push(d);
-                }
-            }
+        if let Some((name, r)) = scalar_at(tree, meta, "name")
+            && !is_templated(name)
+            && let Err(e) = values::check_dns1123_subdomain(name)
+        {
+            let d = Diagnostic::new(INVALID_NAME, Severity::Error, self.abs(r), format!("invalid name `{name}`: {e}"));
+            self.push(d);
         }
-        if let Some((ns, r)) = scalar_at(tree, meta, "namespace") {
-            if !is_templated(ns) {
-                if let Err(e) = values::check_dns1123_label(ns) {
-                    let d = Diagnostic::new(
-                        INVALID_NAME,
-                        Severity::Error,
-                        self.abs(r),
-                        format!("invalid namespace `{ns}`: {e}"),
-                    );
-                    self.push(d);
-                }
-            }
+        if let Some((ns, r)) = scalar_at(tree, meta, "namespace")
+            && !is_templated(ns)
+            && let Err(e) = values::check_dns1123_label(ns)
+        {
+            let d =
+                Diagnostic::new(INVALID_NAME, Severity::Error, self.abs(r), format!("invalid namespace `{ns}`: {e}"));
+            self.push(d);
         }
     }
 
@@ -344,11 +333,12 @@ impl<'a, 'o> Validator<'a, 'o> {
                         None => self.unknown_field(id, e.key, k, schema, path),
                     }
                 }
-                if path == "spec" && self.kind == "ResourceSet" {
-                    if let Some(res) = tree.get(id, "resources") {
-                        for &item in tree.items(res) {
-                            self.object(item, depth + 1);
-                        }
+                if path == "spec"
+                    && self.kind == "ResourceSet"
+                    && let Some(res) = tree.get(id, "resources")
+                {
+                    for &item in tree.items(res) {
+                        self.object(item, depth + 1);
                     }
                 }
                 if self.whole && !has_merge {
@@ -520,18 +510,17 @@ impl<'a, 'o> Validator<'a, 'o> {
                 }
                 return;
             }
-            if let Some(p) = &schema.pattern {
-                if let Ok(re) = cached_regex(p) {
-                    if !re.is_match(value) {
-                        self.push(Diagnostic::new(
-                            PATTERN_MISMATCH,
-                            Severity::Error,
-                            range,
-                            format!("`{value}` does not match the pattern of `{path}`: {p}"),
-                        ));
-                        return;
-                    }
-                }
+            if let Some(p) = &schema.pattern
+                && let Ok(re) = cached_regex(p)
+                && !re.is_match(value)
+            {
+                self.push(Diagnostic::new(
+                    PATTERN_MISMATCH,
+                    Severity::Error,
+                    range,
+                    format!("`{value}` does not match the pattern of `{path}`: {p}"),
+                ));
+                return;
             }
             if SEMVER_FIELDS.iter().any(|(k, p)| *k == kind && *p == path) {
                 if let Err(e) = values::check_semver_range(value) {
@@ -542,34 +531,34 @@ impl<'a, 'o> Validator<'a, 'o> {
                         format!("`{value}` is not a semver version or range: {e}"),
                     ));
                 }
-            } else if REGEX_FIELDS.iter().any(|(k, p)| *k == kind && *p == path) {
-                if let Err(e) = values::check_regex(value) {
-                    self.push(Diagnostic::new(
-                        INVALID_REGEX,
-                        Severity::Error,
-                        range,
-                        format!("`{value}` is not a valid regular expression: {e}"),
-                    ));
-                }
+            } else if REGEX_FIELDS.iter().any(|(k, p)| *k == kind && *p == path)
+                && let Err(e) = values::check_regex(value)
+            {
+                self.push(Diagnostic::new(
+                    INVALID_REGEX,
+                    Severity::Error,
+                    range,
+                    format!("`{value}` is not a valid regular expression: {e}"),
+                ));
             }
         }
-        if matches!(st, ScalarType::Int | ScalarType::Float) {
-            if let Ok(x) = value.parse::<f64>() {
-                if let Some(min) = schema.minimum.filter(|m| x < *m) {
-                    self.push(Diagnostic::new(
-                        OUT_OF_RANGE,
-                        Severity::Error,
-                        range,
-                        format!("`{path}` must be at least {min}"),
-                    ));
-                } else if let Some(max) = schema.maximum.filter(|m| x > *m) {
-                    self.push(Diagnostic::new(
-                        OUT_OF_RANGE,
-                        Severity::Error,
-                        range,
-                        format!("`{path}` must be at most {max}"),
-                    ));
-                }
+        if matches!(st, ScalarType::Int | ScalarType::Float)
+            && let Ok(x) = value.parse::<f64>()
+        {
+            if let Some(min) = schema.minimum.filter(|m| x < *m) {
+                self.push(Diagnostic::new(
+                    OUT_OF_RANGE,
+                    Severity::Error,
+                    range,
+                    format!("`{path}` must be at least {min}"),
+                ));
+            } else if let Some(max) = schema.maximum.filter(|m| x > *m) {
+                self.push(Diagnostic::new(
+                    OUT_OF_RANGE,
+                    Severity::Error,
+                    range,
+                    format!("`{path}` must be at most {max}"),
+                ));
             }
         }
     }
@@ -708,10 +697,11 @@ fn cached_regex(p: &str) -> Result<regex::Regex, ()> {
 /// A placeholder value for a field, as YAML text after `key:` (with a
 /// leading space or newline), including required children.
 pub fn placeholder(schema: &Schema, indent: usize, depth: usize) -> String {
-    if let Some(d) = &schema.default {
-        if !d.is_object() && !d.is_array() {
-            return format!(" {}", json_scalar(d));
-        }
+    if let Some(d) = &schema.default
+        && !d.is_object()
+        && !d.is_array()
+    {
+        return format!(" {}", json_scalar(d));
     }
     if let Some(first) = schema.enum_values.first() {
         return format!(" {}", json_scalar(first));
@@ -780,6 +770,28 @@ pub fn insert_fields(text: &str, doc: &FileDoc, map: NodeId, schema: &Schema, na
         s.push_str(&placeholder(&sub, indent, 0));
     }
     Some(Edit { path: None, range: TextRange::empty(eol), new_text: s })
+}
+
+/// True for the codes this module produces.
+pub fn is_schema_code(code: &str) -> bool {
+    [
+        UNKNOWN_FIELD,
+        WRONG_TYPE,
+        MISSING_REQUIRED,
+        INVALID_ENUM,
+        INVALID_DURATION,
+        INVALID_SEMVER_RANGE,
+        INVALID_REGEX,
+        INVALID_URL_SCHEME,
+        PATTERN_MISMATCH,
+        OUT_OF_RANGE,
+        INVALID_NAME,
+        CEL_RULE,
+        UNKNOWN_KIND,
+        UNKNOWN_API_VERSION,
+        REMOVED_API_VERSION,
+    ]
+    .contains(&code)
 }
 
 #[cfg(test)]
@@ -930,26 +942,4 @@ mod tests {
             "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\nspec:\n  url: [https://x\n",
         );
     }
-}
-
-/// True for the codes this module produces.
-pub fn is_schema_code(code: &str) -> bool {
-    [
-        UNKNOWN_FIELD,
-        WRONG_TYPE,
-        MISSING_REQUIRED,
-        INVALID_ENUM,
-        INVALID_DURATION,
-        INVALID_SEMVER_RANGE,
-        INVALID_REGEX,
-        INVALID_URL_SCHEME,
-        PATTERN_MISMATCH,
-        OUT_OF_RANGE,
-        INVALID_NAME,
-        CEL_RULE,
-        UNKNOWN_KIND,
-        UNKNOWN_API_VERSION,
-        REMOVED_API_VERSION,
-    ]
-    .contains(&code)
 }
