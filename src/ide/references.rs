@@ -777,6 +777,19 @@ mod tests {
     }
 
     #[test]
+    fn flux_instance_sync_is_the_bootstrap_source() {
+        let src = "# file: clusters/prod/flux.yaml\napiVersion: fluxcd.controlplane.io/v1\nkind: FluxInstance\nmetadata:\n  name: flux\n  namespace: flux-ops\nspec:\n  distribution:\n    version: 2.x\n  sync:\n    kind: GitRepository\n    url: https://github.com/org/fleet\n    ref: refs/heads/main\n    path: clusters/production\n# file: clusters/prod/apps.yaml\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-ops\nspec:\n  sourceRef:\n    kind: GitRepository\n    name: flux-ops\n  path: ./apps\n# file: apps/x.yaml\na: 1\n";
+        let f = Fixture::parse(src);
+        assert_eq!(codes(&f, "clusters/prod/apps.yaml"), vec![]);
+        let d = diags(&f, "clusters/prod/flux.yaml");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].code == "missing-path" && d[0].message.contains("clusters/production"), "{d:?}");
+        // a Kustomization patch without a sourceRef is not checked
+        let f = Fixture::parse(&ks("p", "  path: ./nowhere\n"));
+        assert_eq!(codes(&f, "test.yaml"), vec![]);
+    }
+
+    #[test]
     fn missing_secrets_are_information_only() {
         let f = Fixture::parse(&ks(
             "apps",

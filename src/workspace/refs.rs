@@ -443,6 +443,8 @@ pub struct Applier {
     /// Index in `refs` of the `spec.sourceRef`; None for a FluxInstance sync
     /// (always the bootstrap repository).
     pub source_ref: Option<usize>,
+    /// The sync of a FluxInstance: its source is this repository.
+    pub from_instance: bool,
 }
 
 /// An object that another object creates (an ExternalArtifact of an
@@ -543,7 +545,7 @@ impl RefSummary {
         }
         h(&mut s, 2u8);
         for a in &self.appliers {
-            h(&mut s, (a.object, sv(&a.path), &a.target_namespace, a.post_build, a.source_ref));
+            h(&mut s, (a.object, sv(&a.path), &a.target_namespace, a.post_build, a.source_ref, a.from_instance));
             for (k, v) in &a.substitute {
                 h(&mut s, (&k.value, v));
             }
@@ -794,6 +796,7 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
                 substitute,
                 components,
                 source_ref,
+                from_instance: false,
             });
         }
         "GitRepository" => {
@@ -856,6 +859,7 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
                     substitute: Vec::new(),
                     components: Vec::new(),
                     source_ref: None,
+                    from_instance: true,
                 });
             }
         }
@@ -1114,8 +1118,14 @@ mod tests {
             ("/k/kustomization.yaml", "- a\n- b\n"),
             ("/k/kustomization.yaml", "resources: [a, {b: c}, [d]]\npatches: [x, {path: [1]}]\n"),
             ("/a.yaml", "a: ${\nb: ${}\nc: ${1x}\nd: # {\"$imagepolicy\": \"\nkind: X\n"),
-            ("/a.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  sourceRef: [1]\n  dependsOn: {a: b}\n  postBuild:\n    substitute: [x]\n"),
-            ("/a.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  sourceRef: &a\n    name: *a\n"),
+            (
+                "/a.yaml",
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  sourceRef: [1]\n  dependsOn: {a: b}\n  postBuild:\n    substitute: [x]\n",
+            ),
+            (
+                "/a.yaml",
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  sourceRef: &a\n    name: *a\n",
+            ),
             ("/a.yaml", "x: é # {\"$imagepolicy\": \"ns:ñame:tag\"}\n"),
         ] {
             let _ = summary(p, src);

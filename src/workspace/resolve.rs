@@ -338,7 +338,8 @@ impl RefModel {
             let f = &files[*p];
             for (ai, a) in f.summary.refs.appliers.iter().enumerate() {
                 let own = match a.source_ref {
-                    None => true,
+                    // a Kustomization without a sourceRef (a patch): unknown
+                    None => a.from_instance,
                     Some(ri) => {
                         let r = &f.summary.refs.refs[ri];
                         let ns = r.namespace.as_ref().map(|n| n.value.clone()).or_else(|| self.object_ns(f, a.object));
