@@ -360,6 +360,26 @@ pub fn fields_of(kind: &str) -> impl Iterator<Item = (usize, &'static RefField)>
     FIELDS.iter().enumerate().filter(move |(_, f)| f.referrers.contains(&kind))
 }
 
+/// True when `path` (from the document root) is the `kind` of a reference
+/// field of `referrer`, whose allowed kinds this module checks (diagnostic
+/// `invalid-reference-kind`, with a fix naming the existing object's kind);
+/// schema validation can leave such enums to it.
+pub fn is_reference_kind(referrer: &str, path: &[crate::syntax::PathSeg]) -> bool {
+    use crate::syntax::PathSeg;
+    let Some((PathSeg::Key(last), parent)) = path.split_last() else { return false };
+    if last != "kind" {
+        return false;
+    }
+    fields_of(referrer).any(|(_, f)| {
+        !f.kinds.is_empty()
+            && f.path.len() == parent.len()
+            && f.path.iter().zip(parent).all(|(p, s)| match s {
+                PathSeg::Key(k) => p == k,
+                PathSeg::Index(_) => *p == "[]",
+            })
+    })
+}
+
 /// A reference written in a file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RefInfo {
@@ -1108,6 +1128,16 @@ mod tests {
         assert_eq!(&src[r.name.range.start..r.name.range.end], "repo");
         assert_eq!(s.refs[1].namespace.as_ref().unwrap().value, "x");
         assert!(s.refs[2].optional);
+    }
+
+    #[test]
+    fn reference_kind_paths() {
+        use crate::syntax::PathSeg::{Index, Key};
+        let k = |s: &str| Key(s.to_string());
+        assert!(is_reference_kind("HelmRelease", &[k("spec"), k("chartRef"), k("kind")]));
+        assert!(is_reference_kind("Alert", &[k("spec"), k("eventSources"), Index(2), k("kind")]));
+        assert!(!is_reference_kind("HelmRelease", &[k("spec"), k("chartRef"), k("name")]));
+        assert!(!is_reference_kind("Kustomization", &[k("spec"), k("healthChecks"), Index(0), k("kind")]));
     }
 
     #[test]
