@@ -274,6 +274,8 @@ impl RefModel {
         for sa in CONTROLLER_SAS {
             self.push_target(boot("ServiceAccount", sa, Some("flux-system")));
         }
+        // the deploy key / token secret `flux bootstrap` creates
+        self.push_target(boot("Secret", "flux-system", Some("flux-system")));
         self.push_target(boot("ServiceAccount", "default", None));
         self.push_target(boot("ConfigMap", "kube-root-ca.crt", None));
     }
