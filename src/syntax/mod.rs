@@ -245,7 +245,7 @@ fn block_depth_exceeds(text: &str, limit: usize) -> Option<usize> {
         if rest.is_empty() || rest.starts_with('#') {
             continue;
         }
-        let mut push = |col: usize, stack: &mut Vec<usize>| {
+        let push = |col: usize, stack: &mut Vec<usize>| {
             while stack.last().is_some_and(|&t| t > col) {
                 stack.pop();
             }
