@@ -650,6 +650,20 @@ mod tests {
     }
 
     #[test]
+    fn a_base_of_two_overlays_has_no_single_namespace() {
+        let src = "# file: base/kustomization.yaml\nresources:\n  - repo.yaml\n  - release.yaml\n# file: base/repo.yaml\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\nspec:\n  url: https://x\n# file: base/release.yaml\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\nspec:\n  chart:\n    spec:\n      chart: app\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n# file: a/kustomization.yaml\nnamespace: team-a\nresources:\n  - ../base\n  - release.yaml\n# file: a/release.yaml\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: extra\nspec:\n  chart:\n    spec:\n      chart: app\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n# file: b/kustomization.yaml\nnamespace: team-b\nresources:\n  - ../base\n";
+        let f = Fixture::parse(src);
+        assert_eq!(codes(&f, "a/release.yaml"), vec![]);
+        assert_eq!(codes(&f, "base/release.yaml"), vec![]);
+        let a = f.ws.analysis();
+        let m = a.ref_model();
+        let rel = f.ws.file(&std::path::PathBuf::from("/fixture/a/release.yaml")).unwrap();
+        assert_eq!(m.object_ns(rel, 0).as_deref(), Some("team-a"));
+        let base = f.ws.file(&std::path::PathBuf::from("/fixture/base/repo.yaml")).unwrap();
+        assert_eq!(m.object_ns(base, 0), None);
+    }
+
+    #[test]
     fn other_namespace_is_reported_with_where_it_is() {
         let src = format!(
             "# file: src.yaml\n{GIT_SRC}# file: ks.yaml\n{}",

@@ -105,11 +105,19 @@ impl Layout {
         let mut roots: Vec<&PathBuf> = l.includes.keys().filter(|k| !l.included_by.contains_key(*k)).collect();
         roots.sort();
         let mut visited = HashSet::new();
-        let mut ns_out = HashMap::new();
+        let mut ns_out: HashMap<PathBuf, Vec<Option<(String, PathBuf)>>> = HashMap::new();
         for r in roots {
             l.propagate_ns(files, r, None, &mut visited, &mut ns_out);
         }
-        l.kustomize_ns = ns_out;
+        // a file built into several namespaces (a base of two overlays) has
+        // no single namespace: left unknown
+        l.kustomize_ns = ns_out
+            .into_iter()
+            .filter_map(|(p, v)| {
+                let first = v.first()?.clone()?;
+                v.iter().all(|x| x.as_ref().is_some_and(|x| x.0 == first.0)).then_some((p, first))
+            })
+            .collect();
         l
     }
 
@@ -119,7 +127,7 @@ impl Layout {
         k: &Path,
         inherited: Option<(String, PathBuf)>,
         visited: &mut HashSet<(PathBuf, Option<String>)>,
-        out: &mut HashMap<PathBuf, (String, PathBuf)>,
+        out: &mut HashMap<PathBuf, Vec<Option<(String, PathBuf)>>>,
     ) {
         // an explicit stack keeps deep or cyclic inclusions safe
         let mut stack = vec![(k.to_path_buf(), inherited)];
@@ -136,8 +144,8 @@ impl Layout {
             for child in self.includes.get(&k).into_iter().flatten() {
                 if self.includes.contains_key(child) {
                     stack.push((child.clone(), eff.clone()));
-                } else if let Some(e) = &eff {
-                    out.entry(child.clone()).or_insert_with(|| e.clone());
+                } else {
+                    out.entry(child.clone()).or_default().push(eff.clone());
                 }
             }
         }

@@ -380,8 +380,16 @@ impl RefModel {
                 self.applier_dirs.insert(((*p).clone(), ai), dir);
             }
         }
+        // files applied with different target namespaces keep none
+        let mut by_file: HashMap<PathBuf, Vec<(String, String)>> = HashMap::new();
         for (f, ns, k) in tns_files {
-            self.file_ns.entry(f).or_insert((ns, format!("`targetNamespace` of Kustomization {k}")));
+            by_file.entry(f).or_default().push((ns, k));
+        }
+        for (f, v) in by_file {
+            if v.iter().all(|x| x.0 == v[0].0) {
+                let (ns, k) = v[0].clone();
+                self.file_ns.entry(f).or_insert((ns, format!("`targetNamespace` of Kustomization {k}")));
+            }
         }
     }
 
