@@ -76,8 +76,8 @@ function httpOk(url) {
 }
 
 /** A copy of the fixture workspace with an empty .git/ (the root marker). */
-function workspaceCopy(tmp) {
-  const ws = path.join(tmp, 'workspace');
+function workspaceCopy(tmp, name) {
+  const ws = path.join(tmp, name);
   fs.cpSync(path.join(here, '..', 'workspace'), ws, { recursive: true });
   fs.rmSync(path.join(ws, 'README.md'), { force: true });
   fs.mkdirSync(path.join(ws, '.git'));
@@ -106,7 +106,7 @@ function writeSettings(userDataDir) {
 
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flux-lsp-vscode-'));
-  const ws = workspaceCopy(tmp);
+  const ws = workspaceCopy(tmp, 'workspace');
   const userDataDir = path.join(tmp, 'user-data');
   const extensionsDir = path.join(tmp, 'extensions');
   fs.mkdirSync(extensionsDir);
@@ -207,9 +207,12 @@ async function main() {
     await page.close();
 
     // ---- phase 2: the workbench UI, screenshots
+    // a fresh copy: the suite edited the first one (and the workbench keeps
+    // unsaved edits per folder)
+    const uiWs = workspaceCopy(tmp, 'workspace-ui');
     writeSettings(userDataDir); // the suite changed settings on the way
     fs.mkdirSync(screenshots, { recursive: true });
-    await uiPhase(context, `${base}/?folder=${encodeURIComponent(ws)}&payload=${encodeURIComponent(
+    await uiPhase(context, `${base}/?folder=${encodeURIComponent(uiWs)}&payload=${encodeURIComponent(
       JSON.stringify([['extensionDevelopmentPath', remote(extensionPath)]]),
     )}`);
   } catch (err) {
