@@ -259,7 +259,7 @@ fn path_diagnostics(a: &Analysis, model: &RefModel, file: &FileData, out: &mut V
         match model.applier_dirs.get(&(file.path.clone(), ai)) {
             Some(ApplierDir::Missing(bases)) => {
                 let Some(path) = &ap.path else { continue };
-                let base = bases.last().cloned().unwrap_or_default();
+                let base = bases.first().cloned().unwrap_or_default();
                 let abs = normalize(&base.join(path.value.trim_start_matches('/')));
                 let mut d = missing(model, path.range, &path.value, "`spec.path`".into(), &abs);
                 d.message = format!(

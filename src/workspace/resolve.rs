@@ -474,10 +474,12 @@ impl RefModel {
                 }
                 d = x.parent();
             }
+            // the repository root is the highest of them: try it first
+            bases.reverse();
         }
         if normalize(Path::new(rel)).as_os_str().is_empty() {
             // the repository root: the git root, else the workspace root
-            return bases.last().cloned().map(ApplierDir::Found).unwrap_or(ApplierDir::Unknown);
+            return bases.first().cloned().map(ApplierDir::Found).unwrap_or(ApplierDir::Unknown);
         }
         for b in &bases {
             let cand = normalize(&b.join(rel));
@@ -488,7 +490,7 @@ impl RefModel {
         // the repository may start above the workspace root (a sub-folder
         // opened in the editor): look there on disk
         if !in_git {
-            let mut d = bases.last().and_then(|b| b.parent());
+            let mut d = bases.first().and_then(|b| b.parent());
             while let Some(x) = d {
                 let cand = normalize(&x.join(rel));
                 if cand.is_dir() {
