@@ -10,7 +10,7 @@ use super::{Diagnostic, Edit, Fix, Related, Severity};
 use crate::syntax::{NodeKind, PathSeg};
 use crate::text::TextRange;
 use crate::workspace::namespaces::{is_remote, normalize};
-use crate::workspace::refs::{FIELDS, PathRole, RefInfo, edit_distance, fields_of};
+use crate::workspace::refs::{FIELDS, PathRole, RefInfo, edit_distance, fields_of, is_templated};
 use crate::workspace::resolve::{ApplierDir, Origin, Resolution, Status, Target, is_core_kind, ref_at};
 use crate::workspace::{Analysis, FileData, ObjectClass, RefModel};
 
@@ -228,7 +228,7 @@ fn path_diagnostics(a: &Analysis, model: &RefModel, file: &FileData, out: &mut V
     let dir = file.path.parent().unwrap_or(Path::new("/"));
     if let Some(k) = &file.summary.refs.kustomize {
         for p in &k.paths {
-            if p.value.is_empty() || is_remote(&p.value) || p.value.contains("${") || p.value.contains('*') {
+            if p.value.is_empty() || is_remote(&p.value) || is_templated(&p.value) {
                 continue;
             }
             let abs = normalize(&dir.join(&p.value));
@@ -271,7 +271,7 @@ fn path_diagnostics(a: &Analysis, model: &RefModel, file: &FileData, out: &mut V
             }
             Some(ApplierDir::Found(d)) => {
                 for c in &ap.components {
-                    if is_remote(&c.value) || c.value.contains("${") {
+                    if is_remote(&c.value) || is_templated(&c.value) {
                         continue;
                     }
                     let abs = normalize(&d.join(&c.value));
