@@ -155,7 +155,19 @@ fn ref_diagnostic(
             let core = is_core_kind(kind);
             if let Some(s) = suggestion {
                 let sev = if core { Severity::Warning } else { Severity::Error };
-                let d = Diagnostic::new(
+                let mut related = Vec::new();
+                let kinds: Vec<&str> = match res.kind.as_deref() {
+                    Some(k) => vec![k],
+                    None => spec.kinds.to_vec(),
+                };
+                for k in kinds {
+                    for &t in model.lookup(k, s).iter().take(3) {
+                        if let Some((path, range)) = name_range(a, &model.targets[t]) {
+                            related.push(Related { path, range, message: model.targets[t].label() });
+                        }
+                    }
+                }
+                let mut d = Diagnostic::new(
                     UNRESOLVED_REFERENCE,
                     sev,
                     r.name.range,
@@ -166,6 +178,7 @@ fn ref_diagnostic(
                     edits: vec![Edit { path: None, range: r.name.range, new_text: s.clone() }],
                     preferred: true,
                 });
+                d.related = related;
                 return Some(d);
             }
             let sev = if core { Severity::Information } else { Severity::Warning };
@@ -588,6 +601,7 @@ mod tests {
         assert_eq!((d[0].code, d[0].severity), ("unresolved-reference", Severity::Error));
         assert!(d[0].message.contains("did you mean `app-repo`"), "{}", d[0].message);
         assert_eq!(d[0].fixes[0].edits[0].new_text, "app-repo");
+        assert!(d[0].related[0].path.ends_with("src.yaml"));
         // the bootstrap source is known too
         let f = Fixture::parse(&ks("apps", "  sourceRef:\n    kind: GitRepository\n    name: flux-sytem\n"));
         let d = diags(&f, "test.yaml");
