@@ -118,6 +118,8 @@ if [ -z "$only" ] || [ "$only" = vscode ]; then
     echo "FAIL vscode/package: npm run package failed" | tee "$out/vsix"
     statuses=$((statuses + 1))
   fi
+  node tests/editors/vscode/lookup.test.js 2>&1 | tee "$out/lookup"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || statuses=$((statuses + 1))
   log "VS Code suite"
   node tests/editors/vscode/driver.js --bin "$bin" --screenshots "$repo/target/editor-screenshots" 2>&1 | tee "$out/vscode"
   [ "${PIPESTATUS[0]}" -eq 0 ] || statuses=$((statuses + 1))
