@@ -73,7 +73,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<FluxLs
   if (await workspaceHasFlux()) {
     void ensureStarted(context);
   } else {
-    status.setServer('stopped', 'No Flux manifests found in this workspace yet: the server starts when one is opened.');
+    output.appendLine('no Flux manifest in this workspace yet: the server starts when one is opened');
+    status.setServer('idle');
     const watch = vscode.workspace.onDidOpenTextDocument((doc) => {
       if (isFluxDocument(doc)) {
         watch.dispose();

@@ -11,7 +11,8 @@ export interface ClusterStatus {
   message: string | null;
 }
 
-export type ServerState = 'starting' | 'running' | 'stopped' | 'missing';
+/** `idle`: not started because the workspace has no Flux manifest (the item is hidden). */
+export type ServerState = 'idle' | 'starting' | 'running' | 'stopped' | 'missing';
 
 export class StatusItem implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
@@ -24,7 +25,6 @@ export class StatusItem implements vscode.Disposable {
     this.item.name = 'Flux LSP';
     this.item.command = 'fluxLsp.showOutput';
     this.render();
-    this.item.show();
   }
 
   /** What the status bar says now (for tests and the output channel). */
@@ -56,6 +56,10 @@ export class StatusItem implements vscode.Disposable {
     let text: string;
     let background: vscode.ThemeColor | undefined;
     switch (this.server) {
+      case 'idle':
+        text = 'Flux';
+        tip.appendMarkdown('No Flux manifest in this workspace yet.\n\n');
+        break;
       case 'missing':
         text = '$(error) Flux: no server';
         background = new vscode.ThemeColor('statusBarItem.errorBackground');
@@ -111,6 +115,11 @@ export class StatusItem implements vscode.Disposable {
     this.item.text = text;
     this.item.tooltip = tip;
     this.item.backgroundColor = background;
+    if (this.server === 'idle') {
+      this.item.hide();
+    } else {
+      this.item.show();
+    }
   }
 
   dispose(): void {
