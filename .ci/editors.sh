@@ -111,8 +111,13 @@ fi
 
 if [ -z "$only" ] || [ "$only" = vscode ]; then
   log "VS Code extension build and .vsix"
-  if (cd editors/vscode && npm run --silent package) >"$out/vsix.log" 2>&1 && [ -s editors/vscode/flux-lsp.vsix ]; then
-    echo "PASS vscode/package ($(du -k editors/vscode/flux-lsp.vsix | cut -f1) KB .vsix)" | tee "$out/vsix"
+  vsix=editors/vscode/flux-lsp.vsix
+  rm -f "$vsix"
+  if (cd editors/vscode && npm run --silent package) >"$out/vsix.log" 2>&1 && [ -s "$vsix" ] &&
+    tests/editors/vscode/node_modules/.bin/code-server --user-data-dir "$out/vsix-user" --extensions-dir "$out/vsix-ext" \
+      --install-extension "$vsix" >>"$out/vsix.log" 2>&1 &&
+    compgen -G "$out/vsix-ext/flux-lsp.flux-lsp-*/dist/extension.js" >/dev/null; then
+    echo "PASS vscode/package ($(du -k "$vsix" | cut -f1) KB .vsix, installs in code-server)" | tee "$out/vsix"
   else
     cat "$out/vsix.log"
     echo "FAIL vscode/package: npm run package failed" | tee "$out/vsix"
