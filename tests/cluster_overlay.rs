@@ -85,6 +85,21 @@ fn not_ready_helmrelease_is_a_diagnostic_within_a_second_and_clears_when_ready()
     let mut c = env.start(Value::Null);
     let st = wait_connected(&mut c);
     assert_eq!(st["params"]["context"], "fake-ctx");
+    // a $/progress while connecting, and a log line
+    let progress = |kind: &'static str| {
+        move |m: &Value| {
+            m["method"] == "$/progress"
+                && m["params"]["token"] == "flux-lsp/cluster"
+                && m["params"]["value"]["kind"] == kind
+        }
+    };
+    let begin = c.wait_notification("cluster progress begin", progress("begin"));
+    assert_eq!(begin["params"]["value"]["title"], "Connecting to the cluster");
+    c.wait_notification("cluster progress end", progress("end"));
+    c.wait_notification("a log line", |m| {
+        m["method"] == "window/logMessage"
+            && m["params"]["message"].as_str().unwrap().starts_with("cluster: connected (context `fake-ctx`)")
+    });
     let text = helmrelease_yaml("apps", "podinfo");
     let t0 = Instant::now();
     let u = c.open(&env.repo().join("podinfo.yaml"), &text);

@@ -306,6 +306,8 @@ pub fn hover(a: &Analysis, file: &FileData, offset: usize, inner: &Inner) -> Opt
     let Some(st) = inner.get(&t.key) else {
         if inner.covers(&t.key) {
             let _ = writeln!(md, "Not found in the cluster.");
+        } else if inner.state != ConnState::Connected {
+            let _ = writeln!(md, "No status yet (cluster: {}).", inner.state.as_str());
         } else {
             let _ = writeln!(md, "No status: this kind is not watched (not served, or no permission to list it).");
         }

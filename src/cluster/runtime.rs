@@ -592,6 +592,8 @@ impl Watcher {
                         }
                         Err(code) => {
                             tracing::warn!(what = %what, code, "cluster: watch error event");
+                            failures += 1;
+                            tokio::time::sleep(Duration::from_millis(500) * failures.min(60)).await;
                             break;
                         }
                     },
