@@ -293,4 +293,22 @@ check('cluster-status', function()
   vim.cmd('FluxCodeLensRefresh')
 end)
 
+-- 12. The cluster state follows a settings change: a kubeconfig whose API
+-- server refuses connections gives `connecting`, then `error`, with its context.
+check('cluster-status-error', function()
+  local kubeconfig = assert(os.getenv('E2E_KUBECONFIG'), 'E2E_KUBECONFIG is not set')
+  client.settings.fluxLsp.cluster = { enabled = true, kubeconfig = kubeconfig }
+  client:notify('workspace/didChangeConfiguration', { settings = client.settings })
+  wait('the cluster state error for e2e-ctx', function()
+    local s = flux.cluster_status[client.id]
+    return s and s.state == 'error' and s.context == 'e2e-ctx'
+  end)
+  assert(flux.statusline(buf) == 'Flux: e2e-ctx (error)', 'statusline: ' .. flux.statusline(buf))
+  client.settings.fluxLsp.cluster = { enabled = false }
+  client:notify('workspace/didChangeConfiguration', { settings = client.settings })
+  wait('the cluster state disabled', function()
+    return flux.cluster_status[client.id].state == 'disabled'
+  end)
+end)
+
 finish()

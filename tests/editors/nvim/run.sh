@@ -17,7 +17,7 @@ case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
 status=0
 FLUX_LSP_BIN="$bin" E2E_WORKSPACE="$ws" E2E_PLUGIN="$repo/editors/nvim" \
   XDG_STATE_HOME="$state" XDG_CONFIG_HOME="$state/config" XDG_DATA_HOME="$state/data" \
-  HOME="$state" KUBECONFIG="$state/no-kubeconfig" \
+  HOME="$state" KUBECONFIG="$state/no-kubeconfig" E2E_KUBECONFIG="$here/../kubeconfig-refused.yaml" \
   timeout 120 "$nvim" --headless --clean -l "$here/e2e.lua" </dev/null >"$state/out" 2>&1 || status=$?
 cat "$state/out"
 if [ "$status" -ne 0 ]; then

@@ -112,6 +112,8 @@ async function main() {
   fs.mkdirSync(extensionsDir);
   writeSettings(userDataDir);
   const resultFile = path.join(tmp, 'result.jsonl');
+  const kubeconfig = path.join(tmp, 'kubeconfig');
+  fs.writeFileSync(kubeconfig, fs.readFileSync(path.join(here, '..', 'kubeconfig-refused.yaml')));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
@@ -136,6 +138,7 @@ async function main() {
       env: {
         ...process.env,
         E2E_RESULT: resultFile,
+        E2E_KUBECONFIG: kubeconfig,
         // never talk to a real cluster
         KUBECONFIG: path.join(tmp, 'no-kubeconfig'),
       },

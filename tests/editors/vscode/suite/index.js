@@ -218,6 +218,20 @@ async function run() {
     assert(second.code === 2, `suspend: ${JSON.stringify(second)}`);
   });
 
+  await check('status-bar-cluster', async () => {
+    // a kubeconfig whose API server refuses connections (written by driver.js)
+    const kubeconfig = process.env.E2E_KUBECONFIG;
+    assert(kubeconfig && fs.existsSync(kubeconfig), `E2E_KUBECONFIG: ${kubeconfig}`);
+    const config = vscode.workspace.getConfiguration('fluxLsp');
+    await config.update('cluster.kubeconfig', kubeconfig, vscode.ConfigurationTarget.Global);
+    await config.update('cluster.enabled', true, vscode.ConfigurationTarget.Global);
+    await waitFor('the status bar to show the failed connection to e2e-ctx', () => api.status.text === '$(warning) Flux: e2e-ctx');
+    assert(api.status.clusterStatus.state === 'error', `cluster status ${JSON.stringify(api.status.clusterStatus)}`);
+    await config.update('cluster.enabled', false, vscode.ConfigurationTarget.Global);
+    await waitFor('the status bar to show the cluster off again', () => api.status.text === '$(check) Flux');
+    await config.update('cluster.kubeconfig', undefined, vscode.ConfigurationTarget.Global);
+  });
+
   const configuredPath = vscode.workspace.getConfiguration('fluxLsp').inspect('server.path').globalValue;
   await check('server-missing', async () => {
     const config = vscode.workspace.getConfiguration('fluxLsp');
