@@ -485,3 +485,26 @@ fn no_kubeconfig_is_silently_off_and_a_broken_one_gives_one_message() {
     assert!(msgs[0]["params"]["message"].as_str().unwrap().contains(&kc.display().to_string()));
     c.shutdown();
 }
+
+#[test]
+fn the_enabled_setting_turns_the_overlay_off_and_on_at_run_time() {
+    let api = FakeApi::start();
+    api.apply(helmrelease("apps", "podinfo", "False", "InstallFailed", FAILED));
+    let env = Env::new(&api, None);
+    let mut c = env.start(json!({"fluxLsp": {"cluster": {"enabled": false}}}));
+    let st = c.wait_notification("clusterStatus disabled", |m| is_status(m, "disabled"));
+    assert_eq!(st["params"]["message"], "fluxLsp.cluster.enabled is false");
+    let u = c.open(&env.repo().join("podinfo.yaml"), &helmrelease_yaml("apps", "podinfo"));
+    let d = c.wait_diagnostics(&u, |_| true);
+    assert!(cluster_diags(&d).is_empty());
+    assert!(api.requests().is_empty(), "{:?}", api.requests());
+    // turned on: connects and shows the status
+    c.settings = json!({"fluxLsp": {"cluster": {"enabled": true}}});
+    c.notify("workspace/didChangeConfiguration", json!({"settings": c.settings.clone()}));
+    wait_connected(&mut c);
+    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    // and off again: the overlay's diagnostics go away
+    c.notify("workspace/didChangeConfiguration", json!({"settings": {"fluxLsp": {"cluster": {"enabled": false}}}}));
+    c.wait_diagnostics(&u, |d| !has_code(d, "cluster-not-ready"));
+    c.shutdown();
+}
