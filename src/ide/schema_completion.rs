@@ -38,7 +38,7 @@ fn is_word(c: char) -> bool {
 fn context(text: &str, rel: usize) -> Option<Ctx> {
     let ls = text[..rel].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let le = text[rel..].find('\n').map(|i| rel + i).unwrap_or(text.len());
-    let le = if text[..le].ends_with('\r') { le - 1 } else { le };
+    let le = if le > rel && text[..le].ends_with('\r') { le - 1 } else { le };
     let before = &text[ls..rel];
     if before.trim_start().starts_with('#') || before.contains(" #") {
         return None;

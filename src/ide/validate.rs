@@ -341,6 +341,9 @@ impl<'a, 'o> Validator<'a, 'o> {
                         self.object(item, depth + 1);
                     }
                 }
+                if path == "spec" && self.kind == "HelmRepository" {
+                    self.helm_repository_type(id);
+                }
                 if self.whole && !has_merge {
                     self.required(id, key, schema, path);
                     if path.is_empty() {
@@ -563,6 +566,48 @@ impl<'a, 'o> Validator<'a, 'o> {
         }
     }
 
+    /// `type: oci` needs an `oci://` URL and an `oci://` URL needs `type: oci`.
+    fn helm_repository_type(&mut self, spec: NodeId) {
+        let tree = self.tree();
+        let Some((url, ur)) = scalar_at(tree, spec, "url") else { return };
+        let ty = scalar_at(tree, spec, "type");
+        if is_templated(url) || ty.is_some_and(|(t, _)| is_templated(t)) {
+            return;
+        }
+        let oci_url = values::url_scheme(url) == Some("oci");
+        let oci_type = ty.is_some_and(|(t, _)| t == "oci");
+        if oci_url && !oci_type {
+            let mut d = Diagnostic::new(
+                INVALID_URL_SCHEME,
+                Severity::Error,
+                self.abs(ur),
+                "an `oci://` URL needs `type: oci` on the HelmRepository",
+            );
+            let fix = match ty {
+                Some((_, tr)) => Edit { path: None, range: self.abs(tr), new_text: "oci".into() },
+                None => match insert_fields(self.text, self.doc, spec, &Schema::default(), &[]) {
+                    Some(e) => Edit {
+                        new_text: format!("{}type: oci", indent_prefix(&e.new_text, self.text, self.doc, tree, spec)),
+                        ..e
+                    },
+                    None => {
+                        self.push(d);
+                        return;
+                    }
+                },
+            };
+            d = d.with_fix(Fix { title: "Set `type: oci`".into(), edits: vec![fix], preferred: true });
+            self.push(d);
+        } else if oci_type && !oci_url && values::url_scheme(url).is_some() {
+            self.push(Diagnostic::new(
+                INVALID_URL_SCHEME,
+                Severity::Error,
+                self.abs(ur),
+                "a HelmRepository of `type: oci` needs an `oci://` URL",
+            ));
+        }
+    }
+
     fn url(&mut self, value: &str, range: TextRange, schemes: &[&str]) {
         let scheme = values::url_scheme(value);
         let ok = scheme.is_some_and(|s| schemes.contains(&s));
@@ -742,6 +787,13 @@ fn json_scalar(v: &serde_json::Value) -> String {
     }
 }
 
+/// `\n` plus the indentation of the entries of a block mapping.
+fn indent_prefix(_new: &str, text: &str, doc: &FileDoc, tree: &Tree, map: NodeId) -> String {
+    let first = tree.entries(map).first().map(|e| doc.base() + tree.node(e.key).range.start).unwrap_or(0);
+    let ls = text[..first].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    format!("\n{}", " ".repeat(first - ls))
+}
+
 /// An edit inserting `names` (with placeholders) at the end of a block
 /// mapping, at its indentation. None for flow mappings.
 pub fn insert_fields(text: &str, doc: &FileDoc, map: NodeId, schema: &Schema, names: &[&str]) -> Option<Edit> {
@@ -888,6 +940,11 @@ mod tests {
         );
         let oci = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: x\nspec:\n  interval: 5m\n  url: https://ghcr.io/x\n";
         has(oci, "invalid-url-scheme", "https://ghcr.io/x");
+        let helm = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: x\nspec:\n  url: oci://ghcr.io/x\n";
+        has(helm, "invalid-url-scheme", "oci://ghcr.io/x");
+        assert!(fixed(helm, "invalid-url-scheme").ends_with("  url: oci://ghcr.io/x\n  type: oci\n"));
+        clean(&helm.replace("url: oci", "type: oci\n  url: oci"));
+        has(&helm.replace("url: oci", "type: oci\n  url: https"), "invalid-url-scheme", "https://ghcr.io/x");
         let pol = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: p\nspec:\n  imageRepositoryRef:\n    name: r\n  filterTags:\n    pattern: '^main-(?P<ts>[0-9+'\n  policy:\n    semver:\n      range: '>=1.0.0'\n";
         has(pol, "invalid-regex", "'^main-(?P<ts>[0-9+'");
     }
