@@ -100,8 +100,8 @@ async function workspaceHasFlux(): Promise<boolean> {
     return true;
   }
   if (!vscode.workspace.workspaceFolders?.length) {
-    // A single file opened without a folder: it activated us, so it is YAML.
-    return vscode.workspace.textDocuments.some((d) => d.languageId === 'yaml' && d.uri.scheme === 'file');
+    // single files without a folder: the open documents were all there is
+    return false;
   }
   const files = await vscode.workspace.findFiles('**/*.{yaml,yml}', '**/{node_modules,.git,vendor}/**', SCAN_LIMIT);
   for (const uri of files) {

@@ -141,6 +141,9 @@ async function main() {
         E2E_KUBECONFIG: kubeconfig,
         // never talk to a real cluster
         KUBECONFIG: path.join(tmp, 'no-kubeconfig'),
+        // code-server writes its config.yaml there: keep the machine clean
+        XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'),
+        XDG_DATA_HOME: path.join(tmp, 'xdg-data'),
       },
       stdio: ['ignore', logFd, logFd],
       detached: true,
