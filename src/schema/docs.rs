@@ -88,6 +88,82 @@ mod tests {
     use crate::schema::catalog::builtin;
     use crate::schema::model::Type;
 
+    /// The spec document of each kind in /work/shared/flux-api (the source of
+    /// the section headings the links point at).
+    const SPEC_DOCS: &[(&str, &str)] = &[
+        ("GitRepository", "source-controller/v1/gitrepositories.md"),
+        ("OCIRepository", "source-controller/v1/ocirepositories.md"),
+        ("HelmRepository", "source-controller/v1/helmrepositories.md"),
+        ("HelmChart", "source-controller/v1/helmcharts.md"),
+        ("Bucket", "source-controller/v1/buckets.md"),
+        ("ExternalArtifact", "source-controller/v1/externalartifacts.md"),
+        ("Kustomization", "kustomize-controller/v1/kustomizations.md"),
+        ("HelmRelease", "helm-controller/v2/helmreleases.md"),
+        ("Provider", "notification-controller/v1beta3/providers.md"),
+        ("Alert", "notification-controller/v1beta3/alerts.md"),
+        ("Receiver", "notification-controller/v1/receivers.md"),
+        ("ImageRepository", "image-reflector-controller/v1/imagerepositories.md"),
+        ("ImagePolicy", "image-reflector-controller/v1/imagepolicies.md"),
+        ("ImageUpdateAutomation", "image-automation-controller/v1/imageupdateautomations.md"),
+        ("ArtifactGenerator", "source-watcher/v1beta1/artifactgenerators.md"),
+        ("FluxInstance", "flux-operator/v1/fluxinstance.md"),
+        ("ResourceSet", "flux-operator/v1/resourceset.md"),
+        ("ResourceSetInputProvider", "flux-operator/v1/resourcesetinputprovider.md"),
+        ("FluxReport", "flux-operator/v1/fluxreport.md"),
+    ];
+
+    fn anchor_of(heading: &str) -> String {
+        let h: String = heading
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == ' ' || *c == '-')
+            .collect();
+        h.replace(' ', "-")
+    }
+
+    #[test]
+    fn links_point_at_existing_sections() {
+        let root = std::path::Path::new("/work/shared/flux-api/spec");
+        if !root.is_dir() {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{} missing in CI", root.display());
+            eprintln!("skipped: {} not found", root.display());
+            return;
+        }
+        let mut bad = Vec::new();
+        for (kind, file) in SPEC_DOCS {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let anchors: Vec<String> =
+                text.lines().filter(|l| l.starts_with("##")).map(|l| anchor_of(l.trim_start_matches('#'))).collect();
+            let d = super::kind(kind).unwrap();
+            for (path, (_, a)) in &d.fields {
+                if let Some(a) = a {
+                    if !anchors.contains(a) {
+                        bad.push(format!("{kind} {path}: #{a}"));
+                    }
+                }
+            }
+            // shared entries, as resolved for this kind's fields
+            let k = builtin().iter().find(|k| k.kind == *kind).unwrap();
+            let spec = k.preferred().unwrap().schema.property("spec").unwrap();
+            for (name, s) in &spec.properties {
+                let inner = if s.ty == Some(Type::Array) { s.items.as_deref() } else { Some(s) };
+                let subs =
+                    inner.map(|i| i.properties.iter().map(|(n, _)| format!("spec.{name}.{n}")).collect::<Vec<_>>());
+                for p in std::iter::once(format!("spec.{name}")).chain(subs.unwrap_or_default()) {
+                    let Some((_, url)) = field(kind, &p) else { continue };
+                    if let Some((_, a)) = url.split_once('#') {
+                        if !anchors.iter().any(|x| x == a) {
+                            bad.push(format!("{kind} {p}: #{a} (shared)"));
+                        }
+                    }
+                }
+            }
+        }
+        bad.sort();
+        assert!(bad.is_empty(), "anchors without a section:\n{}", bad.join("\n"));
+    }
+
     #[test]
     fn every_kind_and_spec_field_to_depth_two_has_a_summary_and_link() {
         let mut missing = Vec::new();
