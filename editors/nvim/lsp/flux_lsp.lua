@@ -27,5 +27,6 @@ return {
   handlers = {
     ['flux-lsp/clusterStatus'] = flux.on_cluster_status,
   },
-  on_attach = flux.on_attach,
+  -- code lens refresh is set up from an LspAttach autocmd (plugin/flux_lsp.lua),
+  -- so that an `on_attach` of your own does not replace it
 }

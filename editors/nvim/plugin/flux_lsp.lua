@@ -4,6 +4,16 @@ if vim.g.loaded_flux_lsp then
 end
 vim.g.loaded_flux_lsp = true
 
+vim.api.nvim_create_autocmd('LspAttach', {
+  group = vim.api.nvim_create_augroup('flux_lsp', { clear = true }),
+  callback = function(ev)
+    local client = vim.lsp.get_client_by_id(ev.data.client_id)
+    if client and client.name == 'flux_lsp' then
+      require('flux_lsp').on_attach(client, ev.buf)
+    end
+  end,
+})
+
 local function command(name, server_command, desc)
   vim.api.nvim_create_user_command(name, function(opts)
     local line = opts.range > 0 and (opts.line1 - 1) or nil

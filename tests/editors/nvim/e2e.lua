@@ -290,6 +290,10 @@ check('cluster-status', function()
   local s = flux.cluster_status[client.id]
   assert(s.state == 'disabled', 'state: ' .. vim.inspect(s))
   assert(flux.statusline(buf) == 'Flux', 'statusline: ' .. flux.statusline(buf))
+  -- code lenses: refreshed on BufEnter/InsertLeave/BufWritePost, and answered
+  local au = vim.api.nvim_get_autocmds({ group = 'flux_lsp_codelens_' .. buf })
+  assert(#au >= 3, 'code lens autocmds: ' .. #au)
+  request(buf, 'textDocument/codeLens', { textDocument = { uri = vim.uri_from_bufnr(buf) } })
   vim.cmd('FluxCodeLensRefresh')
 end)
 

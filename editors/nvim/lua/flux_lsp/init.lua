@@ -152,7 +152,7 @@ function M.codelens_refresh(bufnr)
   end
 end
 
---- on_attach of lsp/flux_lsp.lua: code lenses stay fresh while editing.
+--- Called on LspAttach of flux_lsp (plugin/flux_lsp.lua): code lenses stay fresh while editing.
 function M.on_attach(client, bufnr)
   if client:supports_method('textDocument/codeLens') and vim.g.flux_lsp_codelens ~= false then
     local group = vim.api.nvim_create_augroup('flux_lsp_codelens_' .. bufnr, { clear = true })
