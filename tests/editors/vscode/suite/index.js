@@ -141,19 +141,8 @@ async function run() {
 
   await check('completion', async () => {
     const file = uriOf('apps/new.yaml');
-    fs.writeFileSync(
-      file.fsPath,
-      [
-        'apiVersion: kustomize.toolkit.fluxcd.io/v1',
-        'kind: Kustomization',
-        'metadata:',
-        '  name: new',
-        '  namespace: flux-system',
-        'spec:',
-        '  interval: 5m',
-        '',
-      ].join('\n'),
-    );
+    // the start of a Kustomization (shared with the Neovim suite), written into the copy
+    fs.copyFileSync(path.join(__dirname, '..', '..', 'completion-start.yaml'), file.fsPath);
     const d = await vscode.workspace.openTextDocument(file);
     await vscode.window.showTextDocument(d);
     const edit = new vscode.WorkspaceEdit();
