@@ -92,6 +92,8 @@ if [ -z "$only" ] || [ "$only" = vscode ]; then
     mkdir -p "$rg_cache"
     d="$(mktemp -d)" && cp "$(command -v rg)" "$d/rg" && tar czf "$rg_tar" -C "$d" rg && rm -rf "$d"
   fi
+  # node-gyp must use the local node headers (no download from nodejs.org)
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
   npm_config_unsafe_perm=true npm_config_yes=true npm_ci tests/editors/vscode || die "npm ci in tests/editors/vscode"
 fi
 
