@@ -165,7 +165,7 @@ fn schema_at<'r>(
     for seg in path {
         match seg {
             PathSeg::Key(k) => {
-                schema = schema.child(k)?;
+                schema = if node == obj { schema.root_child(k)? } else { schema.child(k)? };
                 node = tree.get(node, k)?;
             }
             PathSeg::Index(i) => {
@@ -605,6 +605,13 @@ mod tests {
         assert_eq!(l, ["patch", "target"]);
         let l = labels(&format!("{KS}  healthChecks:\n    - kind: Deployment\n      na$0\n"));
         assert!(l.contains(&"name".to_string()) && l.contains(&"namespace".to_string()), "{l:?}");
+    }
+
+    #[test]
+    fn metadata_keys() {
+        let l = labels("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: x\n  na$0\n");
+        assert!(l.contains(&"namespace".to_string()) && l.contains(&"labels".to_string()), "{l:?}");
+        assert!(!l.contains(&"name".to_string()));
     }
 
     #[test]

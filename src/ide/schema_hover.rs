@@ -77,7 +77,7 @@ fn resolve<'r>(
         match seg {
             PathSeg::Key(k) => {
                 parent = Some(schema);
-                schema = schema.child(k)?;
+                schema = if i == obj_depth { schema.root_child(k)? } else { schema.child(k)? };
                 node = node.and_then(|n| tree.get(n, k));
             }
             PathSeg::Index(ix) => {

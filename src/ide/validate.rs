@@ -313,10 +313,14 @@ impl<'a, 'o> Validator<'a, 'o> {
                         continue;
                     }
                     // every object has these, whatever its CRD's schema says
-                    if path.is_empty() && matches!(k, "apiVersion" | "kind" | "metadata") {
+                    if path.is_empty() && matches!(k, "apiVersion" | "kind") && schema.property(k).is_none() {
                         continue;
                     }
-                    let sub = schema.property(k).or(schema.additional_properties.as_deref());
+                    let sub = if path.is_empty() {
+                        schema.root_child(k)
+                    } else {
+                        schema.property(k).or(schema.additional_properties.as_deref())
+                    };
                     match sub {
                         Some(sub) => {
                             if let Some(v) = e.value {
@@ -956,6 +960,18 @@ mod tests {
         let rc = "apiVersion: notification.toolkit.fluxcd.io/v1\nkind: Receiver\nmetadata:\n  name: r\nspec:\n  type: github\n  resources:\n    - kind: GitRepository\n      name: x\n";
         has(rc, "cel-rule", "spec");
         clean(&rc.replace("type: github", "type: github\n  secretRef:\n    name: token"));
+    }
+
+    #[test]
+    fn metadata_fields_are_checked() {
+        let src = GIT.replace("  name: app\n", "  name: app\n  namepsace: apps\n  labels:\n    team: 1\n");
+        has(&src, "unknown-field", "namepsace");
+        assert!(fixed(&src, "unknown-field").contains("  namespace: apps"));
+        has(&src, "wrong-type", "1");
+        clean(&GIT.replace(
+            "  name: app\n",
+            "  name: app\n  labels:\n    team: \"1\"\n  annotations:\n    a: b\n  finalizers: [x]\n",
+        ));
     }
 
     #[test]

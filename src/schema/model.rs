@@ -118,6 +118,16 @@ impl Schema {
         self.property(key).or(self.additional_properties.as_deref())
     }
 
+    /// The schema of a key of an object's root: `metadata` gets the standard
+    /// ObjectMeta fields when the CRD leaves it open (CRDs always do).
+    pub fn root_child(&self, key: &str) -> Option<&Schema> {
+        match self.child(key) {
+            Some(m) if key == "metadata" && m.properties.is_empty() => Some(object_meta()),
+            None if key == "metadata" => Some(object_meta()),
+            other => other,
+        }
+    }
+
     /// True when any key is accepted below this node (free-form objects).
     pub fn is_free_form(&self) -> bool {
         self.preserve_unknown_fields
@@ -268,4 +278,37 @@ impl KindDef {
     pub fn api_version(&self, v: &str) -> String {
         format!("{}/{}", self.group, v)
     }
+}
+
+/// The standard Kubernetes ObjectMeta fields a manifest may set.
+pub fn object_meta() -> &'static Schema {
+    static META: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    META.get_or_init(|| {
+        let string = || Schema { ty: Some(Type::String), ..Schema::default() };
+        let string_map =
+            || Schema { ty: Some(Type::Object), additional_properties: Some(Box::new(string())), ..Schema::default() };
+        let free = |ty| Schema { ty: Some(ty), preserve_unknown_fields: true, ..Schema::default() };
+        let list_of_strings = Schema { ty: Some(Type::Array), items: Some(Box::new(string())), ..Schema::default() };
+        Schema {
+            ty: Some(Type::Object),
+            properties: vec![
+                ("name".into(), string()),
+                ("namespace".into(), string()),
+                ("labels".into(), string_map()),
+                ("annotations".into(), string_map()),
+                ("generateName".into(), string()),
+                ("finalizers".into(), list_of_strings),
+                ("ownerReferences".into(), free(Type::Array)),
+                ("uid".into(), string()),
+                ("resourceVersion".into(), string()),
+                ("generation".into(), Schema { ty: Some(Type::Integer), ..Schema::default() }),
+                ("creationTimestamp".into(), Schema { ty: None, ..Schema::default() }),
+                ("deletionTimestamp".into(), string()),
+                ("deletionGracePeriodSeconds".into(), Schema { ty: Some(Type::Integer), ..Schema::default() }),
+                ("managedFields".into(), free(Type::Array)),
+                ("selfLink".into(), string()),
+            ],
+            ..Schema::default()
+        }
+    })
 }
