@@ -173,6 +173,11 @@ fn apply_policy(a: &Analysis, file: &FileData, diags: Vec<Diagnostic>) -> Vec<Di
             None => Some(d),
         })
         .collect();
+    // a reference to a kind its field does not allow is reported by the
+    // references check, which knows the field; the schema's enum error on
+    // the same text says less
+    let ref_kinds: Vec<_> = out.iter().filter(|d| d.code == "invalid-reference-kind").map(|d| d.range).collect();
+    out.retain(|d| !(d.code == "invalid-enum" && ref_kinds.contains(&d.range)));
     out.sort_by_key(|d| (d.range.start, d.range.end, d.code));
     out.dedup();
     out
@@ -200,6 +205,15 @@ mod tests {
         let got = codes(src);
         assert!(got.contains(&("duplicate-key", "b".to_string())), "{got:?}");
         assert_eq!(got.iter().filter(|(c, _)| *c == "yaml-syntax").count(), 2, "{got:?}");
+    }
+
+    #[test]
+    fn a_wrong_reference_kind_is_reported_once() {
+        let src = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: a\n  namespace: x\nspec:\n  interval: 1m\n  chartRef:\n    kind: HelmRepository\n    name: r\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: r\n  namespace: x\nspec:\n  url: https://example.com\n";
+        let got = codes(src);
+        let on_kind: Vec<_> = got.iter().filter(|(_, t)| t == "HelmRepository").collect();
+        assert_eq!(on_kind.len(), 1, "{got:?}");
+        assert_eq!(on_kind[0].0, "invalid-reference-kind");
     }
 
     #[test]
