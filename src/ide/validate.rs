@@ -656,6 +656,22 @@ impl<'a, 'o> Validator<'a, 'o> {
                 preferred: true,
             });
         }
+        // removing the whole entry (block mappings only, where it has its own lines)
+        let entry = tree.entries(map).iter().find(|e| e.key == key);
+        if let (Some(e), NodeKind::Map { flow: false, .. }) = (entry, &tree.node(map).kind) {
+            let text = self.text;
+            let start = self.abs(e.range).start;
+            let ls = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+            if text[ls..start].trim().is_empty() {
+                let end = self.abs(e.range).end;
+                let le = text[end..].find('\n').map(|i| end + i + 1).unwrap_or(text.len());
+                d = d.with_fix(Fix {
+                    title: format!("Remove `{k}`"),
+                    edits: vec![Edit { path: None, range: TextRange::new(ls, le), new_text: String::new() }],
+                    preferred: best.is_none(),
+                });
+            }
+        }
         self.push(d);
     }
 
@@ -895,6 +911,10 @@ mod tests {
         has(&src, "unknown-field", "intervall");
         let out = fixed(&src, "unknown-field");
         assert!(out.contains("  interval: 5m"), "{out}");
+        // without a close match the fix removes the entry, nested lines included
+        let src = GIT.replace("  interval: 5m\n", "  interval: 5m\n  colour:\n    a: b\n");
+        has(&src, "unknown-field", "colour");
+        assert_eq!(fixed(&src, "unknown-field"), GIT);
     }
 
     #[test]
