@@ -977,6 +977,19 @@ mod tests {
     fn cel_rules_and_out_of_range() {
         let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: x\nspec:\n  interval: 5m\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n  chartRef:\n    kind: OCIRepository\n    name: podinfo\n  maxHistory: -1\n";
         has(hr, "cel-rule", "spec");
+        let long = "x".repeat(60);
+        let one = hr.replace("  chartRef:\n    kind: OCIRepository\n    name: podinfo\n  maxHistory: -1\n", "");
+        clean(&one);
+        has(
+            &one.replace("  interval: 5m\n", &format!("  interval: 5m\n  releaseName: {long}\n")),
+            "out-of-range",
+            &long,
+        );
+        let vk = one.replace(
+            "  interval: 5m\n",
+            "  interval: 5m\n  valuesFrom:\n    - kind: ConfigMap\n      name: v\n      valuesKey: 'bad key!'\n",
+        );
+        has(&vk, "pattern-mismatch", "'bad key!'");
         let rc = "apiVersion: notification.toolkit.fluxcd.io/v1\nkind: Receiver\nmetadata:\n  name: r\nspec:\n  type: github\n  resources:\n    - kind: GitRepository\n      name: x\n";
         has(rc, "cel-rule", "spec");
         clean(&rc.replace("type: github", "type: github\n  secretRef:\n    name: token"));
