@@ -106,3 +106,56 @@ fn no_offset_of_odd_input_panics() {
         }
     }
 }
+
+/// A workspace `gotk-components.yaml` (here: every Flux CRD in one file)
+/// overrides the built-in schemas and brings the upstream descriptions.
+#[test]
+fn workspace_crds_bring_descriptions_and_load_quickly() {
+    let dir = std::path::Path::new("/work/shared/flux-api/crds");
+    if !dir.is_dir() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{} missing in CI", dir.display());
+        eprintln!("skipped: {} not found", dir.display());
+        return;
+    }
+    let mut all = String::new();
+    let mut stack = vec![dir.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for f in files {
+        let t = std::fs::read_to_string(&f).unwrap();
+        if t.contains("kind: CustomResourceDefinition") {
+            if !all.is_empty() && !t.starts_with("---") {
+                all.push_str("---\n");
+            }
+            all.push_str(&t);
+        }
+    }
+    let mut ws = Workspace::default();
+    ws.set_file(PathBuf::from("/ws/clusters/prod/flux-system/gotk-components.yaml"), all.clone(), None);
+    let app = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\nspec:\n  interval: 5m\n  url: https://github.com/x/y\n";
+    let path = PathBuf::from("/ws/apps/git.yaml");
+    ws.set_file(path.clone(), app.to_string(), None);
+    let t = Instant::now();
+    let reg = ws.schemas();
+    let built = t.elapsed();
+    eprintln!("registry from a {} KB CRD file: {built:?}, {} run-time kinds", all.len() / 1024, reg.runtime_kinds());
+    assert_eq!(reg.runtime_kinds(), 19);
+    let a = ws.analysis();
+    let f = ws.file(&path).unwrap();
+    let h = hover(&a, f, app.find("interval").unwrap() + 2).unwrap();
+    assert!(h.markdown.contains("---"), "upstream description expected: {}", h.markdown);
+    assert!(file_diagnostics(&a, f).is_empty());
+    // the CRD file itself is not validated as a Flux object
+    let g = ws.file(&PathBuf::from("/ws/clusters/prod/flux-system/gotk-components.yaml")).unwrap();
+    assert!(file_diagnostics(&a, g).iter().all(|d| d.severity != flux_lsp::ide::Severity::Error));
+}

@@ -258,6 +258,19 @@ spec:
     }
 
     #[test]
+    fn crd_paths_setting_is_read_relative_to_the_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("crds/sub")).unwrap();
+        std::fs::write(dir.path().join("crds/sub/oci.yaml"), OLD_OCI).unwrap();
+        let mut ws = crate::workspace::Workspace::default();
+        ws.roots = vec![dir.path().to_path_buf()];
+        ws.config.crd_paths = vec![PathBuf::from("crds")];
+        let r = ws.schemas();
+        let old = r.resolve("source.toolkit.fluxcd.io/v1beta2", "OCIRepository").unwrap();
+        assert_eq!(old.origin, &Origin::Crd(dir.path().join("crds/sub/oci.yaml")));
+    }
+
+    #[test]
     fn workspace_crds_are_registered_and_dropped_with_their_file() {
         let mut ws = crate::workspace::Workspace::default();
         let p = PathBuf::from("/ws/clusters/prod/flux-system/gotk-components.yaml");
