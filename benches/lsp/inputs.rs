@@ -101,12 +101,13 @@ pub fn flux_schema(crds: &Path) -> (Value, usize) {
     let mut root = Map::new();
     root.insert("$schema".into(), json!("http://json-schema.org/draft-07/schema#"));
     root.insert("title".into(), json!("Flux custom resources (generated from the CRDs)"));
-    // top-level help for completion of apiVersion/kind themselves
+    // completion of apiVersion/kind themselves; `examples`, not `enum`, so
+    // that the other Kubernetes objects of a repository stay valid
     root.insert(
         "properties".into(),
         json!({
-            "apiVersion": {"type": "string", "enum": api_versions},
-            "kind": {"type": "string", "enum": kinds}
+            "apiVersion": {"type": "string", "examples": api_versions},
+            "kind": {"type": "string", "examples": kinds}
         }),
     );
     root.insert("allOf".into(), Value::Array(branches));
@@ -139,7 +140,7 @@ pub fn workspace(dir: &Path, files: usize) {
     std::fs::create_dir_all(dir.join("infra")).unwrap();
     std::fs::write(
         dir.join("infra/sources.yaml"),
-        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: apps\nspec:\n  interval: 1h\n  url: https://charts.example.com\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: fleet\n  namespace: flux-system\nspec:\n  interval: 5m\n  url: https://github.com/example/fleet\n  ref:\n    branch: main\n",
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: apps\nspec:\n  interval: 1h\n  url: https://charts.example.com\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: fleet\n  namespace: flux-system\nspec:\n  interval: 5m\n  url: https://github.com/example/fleet\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: infra\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./infra\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: fleet\n",
     )
     .unwrap();
     for i in 1..files {
@@ -153,9 +154,10 @@ pub fn workspace(dir: &Path, files: usize) {
             std::fs::write(
                 d.join("sync.yaml"),
                 format!(
-                    "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps-{i}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps/app-{}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: fleet\n  dependsOn:\n    - name: apps-{}\n",
+                    "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps-{i}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps/app-{}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: fleet\n  dependsOn:\n    - name: infra\n{}",
                     i - 1,
-                    if i > 2 { i - 2 } else { i }
+                    // short chains, as in real repositories (infra → apps-a → apps-b)
+                    if i % 8 != 2 { format!("    - name: apps-{}\n", i - 2) } else { String::new() }
                 ),
             )
             .unwrap();

@@ -341,6 +341,8 @@ struct FileFig {
     /// keystrokes after which flux-lsp published nothing (diagnostics unchanged)
     unchanged: usize,
     keys_total: usize,
+    /// flux-lsp: diagnostics of an earlier version arriving after its barrier (would break the method)
+    late: usize,
     cpu: Option<f64>,
     rss: Option<u64>,
     note: String,
@@ -411,6 +413,12 @@ fn file_session(env: &Env, k: Kind, c: &FileCase) -> FileFig {
         }
     }
     std::thread::sleep(Duration::from_millis(if k == Kind::Yls { 300 } else { 50 }));
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        let (msgs, _) = s.drain_until(Duration::from_millis(10), |_| false);
+        for m in msgs {
+            eprintln!("bench-debug: {} got {}", k.name(), m.v.to_string().chars().take(300).collect::<String>());
+        }
+    }
     s.clear();
     let budget = if k == Kind::Yls { c.budget.0 } else { c.budget.1 };
     // hover and completion at every position (until the budget is spent)
@@ -423,6 +431,9 @@ fn file_session(env: &Env, k: Kind, c: &FileCase) -> FileFig {
         let params = json!({"textDocument": {"uri": u}, "position": {"line": p.line, "character": p.hover}});
         match s.request("textDocument/hover", params, req_timeout) {
             Some((v, d)) => {
+                if std::env::var_os("BENCH_DEBUG").is_some() {
+                    eprintln!("bench-debug: {} hover {}:{} → {}", k.name(), p.line, p.hover, v.to_string().chars().take(160).collect::<String>());
+                }
                 fig.hover.0.push(ms(d));
                 fig.hover_nonempty += nonempty(&v) as usize;
             }
@@ -491,6 +502,27 @@ fn file_session(env: &Env, k: Kind, c: &FileCase) -> FileFig {
                     fig.note += "keystroke timed out; ";
                     break;
                 }
+                fig.late += msgs
+                    .iter()
+                    .filter(|m| {
+                        is_diag(&m.v)
+                            && m.v.pointer("/params/uri").and_then(Value::as_str) == Some(u.as_str())
+                            && m.v.pointer("/params/version").and_then(Value::as_i64).is_some_and(|x| x < v as i64)
+                    })
+                    .count();
+                let mut msgs = msgs;
+                let is_this = |m: &rpc::Msg| {
+                    is_diag(&m.v)
+                        && m.v.pointer("/params/uri").and_then(Value::as_str) == Some(u.as_str())
+                        && m.v.pointer("/params/version").and_then(Value::as_i64) == Some(v as i64)
+                };
+                if !msgs.iter().any(is_this) {
+                    // the server's responses and its notifications reach stdout
+                    // through two queues: a publication made before the answer
+                    // may still follow it by a few microseconds
+                    let (more, _) = s.drain_until(Duration::from_millis(3), is_this);
+                    msgs.extend(more);
+                }
                 let pubd = msgs.iter().find(|m| {
                     is_diag(&m.v)
                         && m.v.pointer("/params/uri").and_then(Value::as_str) == Some(u.as_str())
@@ -500,7 +532,11 @@ fn file_session(env: &Env, k: Kind, c: &FileCase) -> FileFig {
                     Some(m) => fig.keys.0.push(ms(m.at - sent)),
                     None => {
                         fig.unchanged += 1;
-                        fig.keys.0.push(ms(msgs.last().unwrap().at - sent));
+                        let answered = msgs
+                            .iter()
+                            .find(|m| m.v.get("method").is_none() && m.v.get("id").and_then(Value::as_i64) == Some(bid))
+                            .unwrap();
+                        fig.keys.0.push(ms(answered.at - sent));
                     }
                 }
             }
@@ -523,6 +559,48 @@ fn file_session(env: &Env, k: Kind, c: &FileCase) -> FileFig {
     fig.rss = Some(rss);
     s.stop();
     fig
+}
+
+/// Opens a file with a planted mistake (an unknown field) and returns the
+/// messages the server reports: shows that yaml-ls really validates against
+/// the generated schema.
+fn sanity(env: &Env, k: Kind) -> String {
+    let dir = env.work.join("sanity");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.yaml");
+    let text = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: bad\n  namespace: flux-system\nspec:\n  interval: 5m\n  url: https://github.com/example/bad\n  ref:\n    branch: main\n  bogusField: true\n";
+    std::fs::write(&path, text).unwrap();
+    let Some((mut s, _)) = env.start(k, std::slice::from_ref(&dir)) else { return "not run".into() };
+    if k == Kind::Flux {
+        let _ = s.wait_notification(Duration::from_secs(30), is_index_end);
+    } else {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    s.clear();
+    let u = uri(&path);
+    s.notify("textDocument/didOpen", json!({"textDocument": {"uri": u, "languageId": "yaml", "version": 1, "text": text}}));
+    let got = s.wait_notification(Duration::from_secs(30), |v| {
+        is_diag(v)
+            && v.pointer("/params/uri").and_then(Value::as_str) == Some(u.as_str())
+            && v.pointer("/params/diagnostics").and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+    });
+    s.stop();
+    match got {
+        None => "nothing reported".into(),
+        Some(m) => m.v["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                format!(
+                    "line {}: \"{}\"",
+                    d.pointer("/range/start/line").and_then(Value::as_u64).unwrap_or(0) + 1,
+                    d["message"].as_str().unwrap_or("").replace('\n', " ").replace('|', "\\|")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
 }
 
 /// Line and UTF-16 column of the end of `text`.
@@ -559,6 +637,10 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, {mem} RAM, Linux {}", kernel.trim())
 }
 
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+}
+
 fn sh(cmd: &str) -> String {
     std::process::Command::new("sh")
         .args(["-c", cmd])
@@ -575,6 +657,8 @@ fn main() {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or(manifest.join("target"));
     let shared = std::env::var_os("BENCH_SHARED").map(PathBuf::from).unwrap_or(manifest.join("../shared"));
+    // no `..` in URIs: yaml-ls's glob matching never matches a `..` segment
+    let shared = shared.canonicalize().unwrap_or(shared);
     let report_path =
         std::env::var_os("BENCH_REPORT").map(PathBuf::from).unwrap_or(manifest.join("target/bench-report.md"));
     let quick = std::env::var("BENCH_QUICK").as_deref() == Ok("1");
@@ -583,6 +667,7 @@ fn main() {
     let work = target.join("bench-lsp");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
+    let work = work.canonicalize().unwrap();
     let log_dir = work.join("logs");
     std::fs::create_dir_all(&log_dir).unwrap();
 
@@ -608,7 +693,13 @@ fn main() {
         log_dir,
         runs: if quick { 1 } else { 3 },
     };
-    let kinds: Vec<Kind> = if env.yls.is_some() { vec![Kind::Flux, Kind::Yls] } else { vec![Kind::Flux] };
+    let mut kinds: Vec<Kind> = if env.yls.is_some() { vec![Kind::Flux, Kind::Yls] } else { vec![Kind::Flux] };
+    // for profiling: BENCH_ONLY=<part of a case name>, BENCH_SERVERS=flux
+    let only = std::env::var("BENCH_ONLY").ok();
+    let selected = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
+    if std::env::var("BENCH_SERVERS").as_deref() == Ok("flux") {
+        kinds.retain(|k| *k == Kind::Flux);
+    }
     let t_all = Instant::now();
     let mut r = Report { md: String::new(), targets: Vec::new() };
     let flux_ver = sh(&format!("{} --version", flux_bin.display()));
@@ -622,7 +713,7 @@ fn main() {
         .unwrap_or_else(|| "yaml-language-server: not run".into());
     let _ = writeln!(r.md, "# flux-lsp vs yaml-language-server\n");
     let _ = writeln!(r.md, "- date: {}", sh("date -u '+%Y-%m-%d %H:%M UTC'"));
-    let _ = writeln!(r.md, "- machine: {}", machine());
+    let _ = writeln!(r.md, "- machine: {}; load average at start: {}", machine(), loadavg());
     let _ = writeln!(
         r.md,
         "- servers: {flux_ver} (git {}), {yls_ver} on node {}",
@@ -636,8 +727,13 @@ fn main() {
     );
     let _ = writeln!(
         r.md,
-        "- latencies are measured on the wire (frame written → frame read); ratio = yaml-ls ÷ flux-lsp (higher is better for flux-lsp)\n"
+        "- latencies are measured on the wire (frame written → frame read); ratio = yaml-ls ÷ flux-lsp (higher is better for flux-lsp)"
     );
+
+    for k in &kinds {
+        let _ = writeln!(r.md, "- sanity, a GitRepository with an unknown `spec.bogusField`: {} reports {}", k.name(), sanity(&env, *k));
+    }
+    let _ = writeln!(r.md);
 
     // ------------------------------------------------------------ 1. workspaces
     eprintln!("bench: 1. opening workspaces");
@@ -672,6 +768,9 @@ fn main() {
     let mut corpora_flux_ms: Vec<f64> = Vec::new();
     let mut mem_pairs: Vec<(String, u64, u64)> = Vec::new();
     for (name, roots, with_yls) in &cases {
+        if !selected(name) {
+            continue;
+        }
         eprintln!("bench:   {name}");
         let (first, uris) = open_flux(&env, roots, Duration::from_secs(60));
         let mut f = open_runs(&env, Kind::Flux, roots, &uris, env.runs.max(1) + 2, Duration::from_secs(60));
@@ -758,6 +857,9 @@ fn main() {
     }
     let mut results: Vec<(String, usize, FileFig, FileFig)> = Vec::new();
     for (name, root, path, text, full) in &file_cases {
+        if !selected(name) {
+            continue;
+        }
         let lines = text.lines().count();
         let positions = if *full {
             inputs::positions(text, None)
@@ -789,7 +891,7 @@ fn main() {
     let _ = writeln!(r.md, "\n## 2. Completion and hover at every key and value\n");
     let _ = writeln!(
         r.md,
-        "Hover in the middle of each key and scalar value, completion at its end (`triggerKind` 1); for the generated files the keys and values of the first, middle and last 60 lines. yaml-ls stops after its time budget (n shows how many it answered). \"useful\" = non-empty answers.\n"
+        "Hover in the middle of each key and scalar value, completion at its end (`triggerKind` 1); for the generated files the keys and values of the first, middle and last 60 lines. yaml-ls stops after its time budget (n shows how many it answered). \"useful\" = non-empty answers: a server that answers `null` is fast for nothing, so read the latencies together with that column.\n"
     );
     let _ = writeln!(r.md, "| file | request | n (flux / yaml-ls) | flux-lsp p50 | p95 | max | yaml-ls p50 | p95 | max | ratio p50 | useful (flux / yaml-ls) |");
     let _ = writeln!(r.md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -842,6 +944,11 @@ fn main() {
             f.keys_total
         );
     }
+    let late: usize = results.iter().map(|x| x.2.late).sum();
+    let _ = writeln!(
+        r.md,
+        "\nflux-lsp diagnostics that arrived after the answer to the request sent behind their change: {late} (0 confirms the in-order measurement)."
+    );
     let _ = writeln!(r.md, "\n## 4. Scaling with the number of objects in one file\n");
     let _ = writeln!(r.md, "| objects | lines | open → diagnostics (flux / yaml-ls) | keystroke p50 | keystroke p95 | completion p50 | hover p50 | peak RSS | CPU of the session |");
     let _ = writeln!(r.md, "|---:|---:|---|---|---|---|---|---|---|");
@@ -883,7 +990,13 @@ fn main() {
     for (t, fig, met) in &r.targets {
         let _ = writeln!(r.md, "| {t} | {fig} | {} |", if *met { "met" } else { "**missed**" });
     }
-    let _ = writeln!(r.md, "\nWhole run: {:.0} s. Server logs: {}.", t_all.elapsed().as_secs_f64(), work.join("logs").display());
+    let _ = writeln!(
+        r.md,
+        "\nWhole run: {:.0} s; load average at the end: {}. Server logs: {}.",
+        t_all.elapsed().as_secs_f64(),
+        loadavg(),
+        work.join("logs").display()
+    );
     let _ = env.quick;
     let _ = &env.work;
     std::fs::create_dir_all(report_path.parent().unwrap()).unwrap();

@@ -20,7 +20,6 @@ pub struct Msg {
 }
 
 pub struct Server {
-    pub name: &'static str,
     child: Child,
     pub pid: u32,
     stdin: Arc<Mutex<ChildStdin>>,
@@ -28,7 +27,6 @@ pub struct Server {
     next_id: i64,
     /// Notifications received and not yet consumed.
     pub queue: VecDeque<Msg>,
-    pub settings: Arc<Mutex<Value>>,
 }
 
 fn write_frame(w: &Mutex<ChildStdin>, v: &Value) -> Instant {
@@ -56,7 +54,7 @@ fn config_answer(settings: &Value, params: &Value) -> Value {
 }
 
 impl Server {
-    pub fn spawn(name: &'static str, cmd: &[String], settings: Value, stderr: &std::path::Path) -> Server {
+    pub fn spawn(name: &str, cmd: &[String], settings: Value, stderr: &std::path::Path) -> Server {
         let mut c = Command::new(&cmd[0]);
         c.args(&cmd[1..])
             .stdin(Stdio::piped())
@@ -69,6 +67,7 @@ impl Server {
         let settings = Arc::new(Mutex::new(settings));
         let (tx, rx) = channel();
         let (w, s) = (stdin.clone(), settings.clone());
+        let debug = std::env::var_os("BENCH_DEBUG_RPC").is_some();
         std::thread::spawn(move || {
             let mut r = BufReader::with_capacity(1 << 20, stdout);
             loop {
@@ -98,6 +97,9 @@ impl Server {
                 }
                 let at = Instant::now();
                 let Ok(v) = serde_json::from_slice::<Value>(&body) else { continue };
+                if debug {
+                    eprintln!("bench-rpc: <- {}", v.to_string().chars().take(400).collect::<String>());
+                }
                 if let (Some(id), Some(m)) = (v.get("id"), v.get("method").and_then(Value::as_str)) {
                     let result = match m {
                         "workspace/configuration" => config_answer(&s.lock().unwrap(), &v["params"]),
@@ -110,7 +112,7 @@ impl Server {
                 }
             }
         });
-        Server { name, child, pid, stdin, rx, next_id: 1, queue: VecDeque::new(), settings }
+        Server { child, pid, stdin, rx, next_id: 1, queue: VecDeque::new() }
     }
 
     pub fn notify(&mut self, method: &str, params: Value) -> Instant {
