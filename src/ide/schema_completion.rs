@@ -456,6 +456,18 @@ fn value_items(kdef: &KindDef, s: &Schema, path: &str, range: TextRange) -> Vec<
         it.replace = Some(range);
         out.push(it);
     }
+    if enums.is_empty() && s.is_duration() {
+        for (i, v) in ["1m", "5m", "10m", "30m", "1h"].into_iter().enumerate() {
+            if out.iter().any(|x| x.label == v) {
+                continue;
+            }
+            let mut it = CompletionItem::new(v, CompletionKind::Value);
+            it.detail = Some("duration".into());
+            it.replace = Some(range);
+            it.sort_text = Some(format!("1{i}"));
+            out.push(it);
+        }
+    }
     out
 }
 
@@ -620,6 +632,8 @@ mod tests {
         assert_eq!(l, ["OCIRepository", "GitRepository", "Bucket", "ExternalArtifact"]);
         let l = labels(&format!("{KS}  prune: $0\n"));
         assert_eq!(l, ["true", "false"]);
+        let l = labels(&format!("{KS}  interval: $0\n"));
+        assert_eq!(l, ["1m", "5m", "10m", "30m", "1h"]);
         let l = labels(&format!("{KS}  deletionPolicy: Mi$0\n"));
         assert!(l.contains(&"MirrorPrune".to_string()), "{l:?}");
         let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: x\nspec:\n  chart:\n    spec:\n      sourceRef:\n        kind: $0\n";
