@@ -8,7 +8,9 @@
 //! (syntax errors) or used as kustomize patches skip the checks that need the
 //! whole object (required fields, CEL rules).
 
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{Diagnostic, Edit, Fix, Severity};
 use crate::schema::model::{KindDef, Schema, Type};
@@ -17,7 +19,7 @@ use crate::schema::{Registry, cel, history};
 use crate::syntax::{FileDoc, NodeId, NodeKind, ScalarType, Tree};
 use crate::text::TextRange;
 use crate::workspace::refs::PathRole;
-use crate::workspace::{Analysis, FileData, is_flux_group, split_api_version};
+use crate::workspace::{Analysis, FileData, ObjectIndex, is_flux_group, split_api_version};
 
 pub const UNKNOWN_FIELD: &str = "unknown-field";
 pub const WRONG_TYPE: &str = "wrong-type";
@@ -87,24 +89,36 @@ pub fn schema_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
     }
 }
 
-/// True when a kustomization.yaml next to the file or above it lists the
-/// file under `patches`/`patchesStrategicMerge`/`patchesJson6902`.
+/// True when a kustomization file of the workspace lists the file under
+/// `patches`/`patchesStrategicMerge`/`patchesJson6902` (such files hold
+/// partial objects on purpose).
 pub fn is_patch_file(a: &Analysis, file: &FileData) -> bool {
-    let mut dir = file.path.parent();
-    for _ in 0..4 {
-        let Some(d) = dir else { break };
-        for name in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
-            let Some(k) = a.file(&d.join(name)) else { continue };
-            let Some(info) = &k.summary.refs.kustomize else { continue };
-            for p in &info.paths {
-                if p.role == PathRole::Patch && normalize(&d.join(&p.value)) == normalize(&file.path) {
-                    return true;
-                }
-            }
-        }
-        dir = d.parent();
+    patch_files(a).contains(&normalize(&file.path))
+}
+
+/// Every file used as a kustomize patch, cached per object index (which is
+/// rebuilt whenever a file's summary, kustomize paths included, changes).
+fn patch_files(a: &Analysis) -> Arc<HashSet<PathBuf>> {
+    type Cache = Mutex<Option<(Arc<ObjectIndex>, Arc<HashSet<PathBuf>>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let index = a.index();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some((i, set)) = &*cache.lock().unwrap_or_else(|e| e.into_inner())
+        && Arc::ptr_eq(i, &index)
+    {
+        return set.clone();
     }
-    false
+    let mut set = HashSet::new();
+    for f in a.ws.files() {
+        let Some(info) = &f.summary.refs.kustomize else { continue };
+        let Some(dir) = f.path.parent() else { continue };
+        for p in info.paths.iter().filter(|p| p.role == PathRole::Patch) {
+            set.insert(normalize(&dir.join(&p.value)));
+        }
+    }
+    let set = Arc::new(set);
+    *cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((index, set.clone()));
+    set
 }
 
 fn normalize(p: &Path) -> PathBuf {
@@ -1042,6 +1056,21 @@ mod tests {
         // a kustomize patch file misses required fields on purpose
         let patch = "# file: apps/kustomization.yaml\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - base.yaml\npatches:\n  - path: patch.yaml\n# file: apps/patch.yaml\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\nspec:\n  chart:\n    spec:\n      version: \">=1.0.0\"\n$0";
         let f = Fixture::parse(patch);
+        assert!(f.diagnostics().iter().all(|(c, _)| !super::is_schema_code(c)), "{:?}", f.diagnostics());
+        // also when the kustomization.yaml lives elsewhere
+        let far = "# file: clusters/prod/kustomization.yaml\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../apps\npatches:\n  - path: ../../patches/hr.yaml\n    target:\n      kind: HelmRelease\n# file: patches/hr.yaml\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\nspec:\n  values:\n    replicas: 2\n$0";
+        let f = Fixture::parse(far);
+        assert!(f.diagnostics().iter().all(|(c, _)| !super::is_schema_code(c)), "{:?}", f.diagnostics());
+        // the patch list is followed as it changes
+        let mut f = Fixture::parse(far);
+        let k = std::path::PathBuf::from("/fixture/clusters/prod/kustomization.yaml");
+        f.ws.set_file(k.clone(), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n".into(), None);
+        assert!(f.diagnostics().iter().any(|(c, _)| *c == "missing-required"), "{:?}", f.diagnostics());
+        f.ws.set_file(
+            k,
+            far.split("# file: patches").next().unwrap().replace("# file: clusters/prod/kustomization.yaml\n", ""),
+            None,
+        );
         assert!(f.diagnostics().iter().all(|(c, _)| !super::is_schema_code(c)), "{:?}", f.diagnostics());
         // partial documents skip missing-required
         clean(
