@@ -32,6 +32,10 @@ export class StatusItem implements vscode.Disposable {
     return this.item.text;
   }
 
+  get serverState(): ServerState {
+    return this.server;
+  }
+
   get clusterStatus(): ClusterStatus | undefined {
     return this.cluster;
   }

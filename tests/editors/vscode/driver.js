@@ -175,42 +175,51 @@ async function main() {
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 
-    // ---- phase 1: extension-host suite
-    const payload = JSON.stringify([
-      ['extensionDevelopmentPath', remote(extensionPath)],
-      ['extensionTestsPath', remote(path.join(here, 'suite', 'index.js'))],
-    ]);
-    const page = await context.newPage();
-    const consoleLines = [];
-    page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-    await page.goto(`${base}/?folder=${encodeURIComponent(ws)}&payload=${encodeURIComponent(payload)}`);
-    const deadline = Date.now() + Number(process.env.E2E_SUITE_TIMEOUT || 150000);
-    const seen = new Set();
-    let done = false;
-    while (!done && Date.now() < deadline) {
-      await sleep(200);
-      if (!fs.existsSync(resultFile)) {
-        continue;
-      }
-      for (const line of fs.readFileSync(resultFile, 'utf8').split('\n').filter(Boolean)) {
-        if (seen.has(line)) {
+    // ---- phase 1: extension-host suites
+    const runSuite = async (folder, suite) => {
+      const payload = JSON.stringify([
+        ['extensionDevelopmentPath', remote(extensionPath)],
+        ['extensionTestsPath', remote(path.join(here, 'suite', `${suite}.js`))],
+      ]);
+      const page = await context.newPage();
+      const consoleLines = [];
+      page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
+      await page.goto(`${base}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(payload)}`);
+      const deadline = Date.now() + Number(process.env.E2E_SUITE_TIMEOUT || 150000);
+      let done = false;
+      while (!done && Date.now() < deadline) {
+        await sleep(200);
+        if (!fs.existsSync(resultFile)) {
           continue;
         }
-        seen.add(line);
-        const r = JSON.parse(line);
-        if (r.done) {
-          done = true;
-        } else if (r.ok) {
-          pass(r.name);
-        } else {
-          fail(r.name, r.error, r.pending);
+        for (const line of fs.readFileSync(resultFile, 'utf8').split('\n').filter(Boolean)) {
+          if (seen.has(line)) {
+            continue;
+          }
+          seen.add(line);
+          const r = JSON.parse(line);
+          if (r.done) {
+            done = r.suite === suite;
+          } else if (r.ok) {
+            pass(r.name);
+          } else {
+            fail(r.name, r.error, r.pending);
+          }
         }
       }
-    }
-    if (!done) {
-      fail('suite', `the extension-host suite did not finish; browser console:\n${consoleLines.slice(-30).join('\n')}`);
-    }
-    await page.close();
+      if (!done) {
+        fail(`suite-${suite}`, `the extension-host suite did not finish; browser console:\n${consoleLines.slice(-30).join('\n')}`);
+      }
+      await page.close();
+    };
+    const seen = new Set();
+    await runSuite(ws, 'index');
+    // a workspace without Flux manifests: the server waits for one
+    const plain = path.join(tmp, 'plain');
+    fs.mkdirSync(path.join(plain, '.git'), { recursive: true });
+    fs.writeFileSync(path.join(plain, 'config.yaml'), 'name: not-flux\nreplicas: 2\n');
+    writeSettings(userDataDir);
+    await runSuite(fs.realpathSync(plain), 'idle');
 
     // ---- phase 2: the workbench UI, screenshots
     // a fresh copy: the suite edited the first one (and the workbench keeps

@@ -3,64 +3,14 @@
 // flux-lsp binary. Loaded through the `extensionTestsPath` payload entry.
 //
 // Results go to the JSON-lines file named by E2E_RESULT (set by driver.js):
-// one {"name","ok","error","ms"} object per check, then {"done":true}.
+// one {"name","ok","error","ms"} object per check, then {"done":true,"suite":"index"}.
 'use strict';
 
 const fs = require('node:fs');
 const path = require('node:path');
 const vscode = require('vscode');
 
-const EXTENSION_ID = 'flux-lsp.flux-lsp';
-const TIMEOUT = Number(process.env.E2E_TIMEOUT || 20000);
-const resultFile = process.env.E2E_RESULT;
-const pending = new Set((process.env.E2E_PENDING || '').split(/[,\s]+/).filter(Boolean));
-const t0 = Date.now();
-
-function report(entry) {
-  if (resultFile) {
-    fs.appendFileSync(resultFile, JSON.stringify(entry) + '\n');
-  }
-  console.log('[flux-lsp e2e]', JSON.stringify(entry));
-}
-
-async function check(name, fn) {
-  try {
-    await fn();
-    report({ name, ok: true, ms: Date.now() - t0 });
-    return true;
-  } catch (err) {
-    const error = err && err.stack ? err.stack : String(err);
-    report({ name, ok: false, pending: pending.has(name), error, ms: Date.now() - t0 });
-    return false;
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) {
-    throw new Error(message);
-  }
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what, fn) {
-  const end = Date.now() + TIMEOUT;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) {
-        return last;
-      }
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) {
-      throw new Error(`timed out after ${TIMEOUT} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    }
-    await sleep(50);
-  }
-}
+const { EXTENSION_ID, report, check, assert, waitFor } = require('./harness');
 
 function codeOf(d) {
   return d.code && typeof d.code === 'object' ? String(d.code.value) : String(d.code);
@@ -85,7 +35,7 @@ async function run() {
   const folder = vscode.workspace.workspaceFolders && vscode.workspace.workspaceFolders[0];
   if (!folder) {
     report({ name: 'workspace', ok: false, error: 'no workspace folder is open' });
-    report({ done: true });
+    report({ done: true, suite: 'index' });
     return;
   }
   const root = folder.uri.fsPath;
@@ -108,7 +58,7 @@ async function run() {
     assert(info && info.name === 'flux-lsp', `serverInfo: ${JSON.stringify(info)}`);
   });
   if (!ok) {
-    report({ done: true });
+    report({ done: true, suite: 'index' });
     return;
   }
 
@@ -234,7 +184,7 @@ async function run() {
   await config.update('server.path', configuredPath, vscode.ConfigurationTarget.Global);
   await config.update('cluster.readOnly', undefined, vscode.ConfigurationTarget.Global);
 
-  report({ done: true });
+  report({ done: true, suite: 'index' });
 }
 
 module.exports = { run };
