@@ -195,6 +195,24 @@ check('hover', function()
   local text = type(r.contents) == 'string' and r.contents or r.contents.value or vim.inspect(r.contents)
   assert(#text > 20, 'hover too short: ' .. text)
   assert(text:lower():find('interval', 1, true), 'hover does not mention interval: ' .. text)
+  -- and as a user sees it: `K` opens a floating window with the text
+  vim.api.nvim_win_set_cursor(0, { 7, 4 })
+  local before = #vim.api.nvim_list_wins()
+  vim.lsp.buf.hover()
+  local float
+  wait('the hover window', function()
+    for _, w in ipairs(vim.api.nvim_list_wins()) do
+      if vim.api.nvim_win_get_config(w).relative ~= '' then
+        float = w
+        return true
+      end
+    end
+    return false
+  end)
+  local shown = table.concat(vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(float), 0, -1, false), '\n')
+  assert(shown:lower():find('interval', 1, true), 'hover window: ' .. shown)
+  vim.api.nvim_win_close(float, true)
+  assert(#vim.api.nvim_list_wins() == before, 'windows left open')
 end)
 
 -- 6. Completion of a half-typed key, after an edit (didChange).
