@@ -137,10 +137,10 @@ mod tests {
                 text.lines().filter(|l| l.starts_with("##")).map(|l| anchor_of(l.trim_start_matches('#'))).collect();
             let d = super::kind(kind).unwrap();
             for (path, (_, a)) in &d.fields {
-                if let Some(a) = a {
-                    if !anchors.contains(a) {
-                        bad.push(format!("{kind} {path}: #{a}"));
-                    }
+                if let Some(a) = a
+                    && !anchors.contains(a)
+                {
+                    bad.push(format!("{kind} {path}: #{a}"));
                 }
             }
             // shared entries, as resolved for this kind's fields
@@ -152,10 +152,10 @@ mod tests {
                     inner.map(|i| i.properties.iter().map(|(n, _)| format!("spec.{name}.{n}")).collect::<Vec<_>>());
                 for p in std::iter::once(format!("spec.{name}")).chain(subs.unwrap_or_default()) {
                     let Some((_, url)) = field(kind, &p) else { continue };
-                    if let Some((_, a)) = url.split_once('#') {
-                        if !anchors.iter().any(|x| x == a) {
-                            bad.push(format!("{kind} {p}: #{a} (shared)"));
-                        }
+                    if let Some((_, a)) = url.split_once('#')
+                        && !anchors.iter().any(|x| x == a)
+                    {
+                        bad.push(format!("{kind} {p}: #{a} (shared)"));
                     }
                 }
             }
