@@ -229,9 +229,10 @@ impl FakeApi {
         let typ = if old.is_some() { "MODIFIED" } else { "ADDED" };
         w.objects.insert(id.clone(), obj.clone());
         let e = w.record(&id, typ, obj);
-        drop(w);
         let rv = e.rv;
+        // sent under the lock: watches see events in resourceVersion order
         let _ = self.bus.send(Bus::Event(e));
+        drop(w);
         rv
     }
 
@@ -256,8 +257,8 @@ impl FakeApi {
             w.rv += 1;
             obj["metadata"]["resourceVersion"] = json!(w.rv.to_string());
             let e = w.record(&id, "DELETED", obj);
-            drop(w);
             let _ = self.bus.send(Bus::Event(e));
+            drop(w);
         }
     }
 
@@ -718,15 +719,16 @@ async fn handle(
                     merge_patch(&mut new, &body);
                     w.stamp(&mut new, Some(&old));
                     w.objects.insert(id.clone(), new.clone());
-                    (w.record(&id, "MODIFIED", new.clone()), new)
+                    let e = w.record(&id, "MODIFIED", new.clone());
+                    let _ = bus.send(Bus::Event(e));
+                    new
                 })
             };
-            let Some((e, new)) = patched else {
+            let Some(new) = patched else {
                 let msg = format!("{}.{} \"{}\" not found", res.plural, res.group, id.3);
                 respond(s, 404, &status(404, "NotFound", &msg)).await?;
                 return Ok(true);
             };
-            let _ = bus.send(Bus::Event(e));
             respond(s, 200, &new).await?;
             Ok(true)
         }
@@ -770,7 +772,7 @@ async fn watch_stream(
             && field_match(sel.as_ref(), &e.object)
     };
     // subscribe before reading history, under the lock: no event is missed
-    let (mut rx, replay, expired, every) = {
+    let (mut rx, replay, expired, every, mut seen) = {
         let w = lock(world);
         let rx = bus.subscribe();
         let expired = from != 0 && from < w.oldest_rv;
@@ -794,7 +796,7 @@ async fn watch_stream(
         } else {
             w.log.iter().filter(|e| e.rv > from && matches(e)).cloned().collect()
         };
-        (rx, replay, expired, w.bookmark_every)
+        (rx, replay, expired, w.bookmark_every, w.rv)
     };
     s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache, private\r\n\r\n")
         .await?;
@@ -816,6 +818,7 @@ async fn watch_stream(
         tokio::select! {
             m = rx.recv() => match m {
                 Ok(Bus::Event(e)) => {
+                    seen = seen.max(e.rv);
                     if e.rv > last && matches(&e) {
                         chunk(s, &event_json(&e)).await?;
                         last = e.rv;
@@ -838,7 +841,9 @@ async fn watch_stream(
                 Err(_) => return Ok(false),
             },
             _ = tick.tick(), if bookmarks => {
-                let rv = lock(world).rv;
+                // the newest resourceVersion this watch has been through: a
+                // bookmark never skips an event not yet delivered
+                let rv = seen.max(last);
                 chunk(s, &json!({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version(),
                     "metadata": {"resourceVersion": rv.to_string(), "creationTimestamp": null}}})).await?;
                 last = last.max(rv);
