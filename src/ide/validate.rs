@@ -948,6 +948,11 @@ mod tests {
         let out = fixed(&src, "missing-required");
         assert!(out.contains("  url: https://github.com/x/y\n  interval: 10m"), "{out}");
         let ks = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\nspec:\n  interval: 10m\n";
+        let hc = format!(
+            "{ks}  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: x\n  healthChecks:\n    - name: web\n"
+        );
+        has(&hc, "missing-required", "name: web");
+        assert!(fixed(&hc, "missing-required").ends_with("    - name: web\n      kind: \"\"\n"));
         let out = fixed(ks, "missing-required");
         assert!(out.contains("  prune: true\n  sourceRef:\n    kind: OCIRepository\n    name: \"\""), "{out}");
     }
