@@ -57,4 +57,39 @@ mod tests {
         assert!(spec.validations.iter().any(|r| r.rule.contains("chartRef")));
         assert!(spec.description.is_none(), "catalog must not carry upstream text");
     }
+
+    /// `catalog.json` is what `examples/gen_catalog.rs` makes of the CRDs in
+    /// /work/shared/flux-api/crds (regenerate it when they change).
+    #[test]
+    fn catalog_matches_the_crds() {
+        let dir = std::path::Path::new("/work/shared/flux-api/crds");
+        if !dir.is_dir() {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{} missing in CI", dir.display());
+            eprintln!("skipped: {} not found", dir.display());
+            return;
+        }
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "yaml") {
+                    files.push(p);
+                }
+            }
+        }
+        let mut kinds = Vec::new();
+        for f in files {
+            for mut k in crate::schema::loader::kinds_from_yaml(&std::fs::read_to_string(&f).unwrap()) {
+                for v in &mut k.versions {
+                    v.schema.strip_descriptions();
+                }
+                kinds.push(k);
+            }
+        }
+        kinds.sort_by(|a, b| (&a.group, &a.kind).cmp(&(&b.group, &b.kind)));
+        assert!(kinds == builtin(), "src/schema/catalog.json is stale: rerun examples/gen_catalog.rs");
+    }
 }
