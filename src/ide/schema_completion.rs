@@ -268,7 +268,8 @@ pub fn schema_completion(a: &Analysis, file: &FileData, offset: usize) -> Option
                 return None;
             }
         }
-        return Some(api_values(&reg, tree, parent, last, range));
+        let items = api_values(&reg, tree, parent, last, range);
+        return (!items.is_empty()).then_some(items);
     }
     let (schema, kdef, _) = schema_at(&reg, tree, root, &path)?;
     let items = value_items(kdef, schema, &crate::syntax::path_to_string(&path), range);
@@ -503,6 +504,10 @@ fn api_values(reg: &Registry, tree: &Tree, map: NodeId, field: &str, range: Text
         let av = tree.get(map, "apiVersion").and_then(|k| tree.scalar(k)).filter(|k| *k != PLACEHOLDER);
         let (group, version) = av.map(split_api_version).unwrap_or(("", ""));
         let group_known = reg.kinds().any(|k| k.group == group);
+        if av.is_some() && !group_known {
+            // not a Flux (or workspace CRD) group: its kinds are not ours to offer
+            return out;
+        }
         for k in reg.kinds() {
             if av.is_some() && group_known && (k.group != group || k.version(version).is_none()) {
                 continue;
@@ -649,6 +654,7 @@ mod tests {
         assert_eq!(l.len(), 6, "{l:?}");
         let l = labels("apiVersion: $0\n");
         assert!(l.contains(&"notification.toolkit.fluxcd.io/v1beta3".to_string()) && l.len() >= 8, "{l:?}");
+        assert!(labels("apiVersion: apps/v1\nkind: $0\n").is_empty());
         let l = labels("kind: Kus$0\n");
         assert!(l.contains(&"Kustomization".to_string()), "{l:?}");
     }
