@@ -455,6 +455,22 @@ impl<'a, 'o> Validator<'a, 'o> {
                     edits: vec![Edit { path: None, range, new_text: format!("\"{}\"", value.replace('"', "\\\"")) }],
                     preferred: true,
                 });
+            } else if st == ScalarType::Str {
+                // a quoted boolean or number where one is expected
+                let unquoted = crate::syntax::resolve_plain(value);
+                let fits = match schema.ty {
+                    Some(Type::Boolean) => unquoted == ScalarType::Bool,
+                    Some(Type::Integer) => unquoted == ScalarType::Int,
+                    Some(Type::Number) => matches!(unquoted, ScalarType::Int | ScalarType::Float),
+                    _ => false,
+                };
+                if fits {
+                    d = d.with_fix(Fix {
+                        title: format!("Unquote `{value}`"),
+                        edits: vec![Edit { path: None, range, new_text: value.to_string() }],
+                        preferred: true,
+                    });
+                }
             }
             self.push(d);
             return;
@@ -935,6 +951,8 @@ mod tests {
     fn wrong_type_is_reported_on_the_value_with_a_quote_fix() {
         let src = GIT.replace("interval: 5m", "interval: 5m\n  suspend: \"yes\"\n  timeout: 60");
         has(&src, "wrong-type", "\"yes\"");
+        let quoted = GIT.replace("interval: 5m", "interval: 5m\n  suspend: \"true\"");
+        assert!(fixed(&quoted, "wrong-type").contains("  suspend: true\n"));
         has(&src, "wrong-type", "60");
         let src2 = GIT.replace("interval: 5m", "interval: 5m\n  timeout: 60");
         assert!(fixed(&src2, "wrong-type").contains("timeout: \"60\""));
