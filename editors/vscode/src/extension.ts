@@ -199,6 +199,8 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     } else if (e.newState === State.Stopped) {
       status.setServer('stopped');
     }
+    // shows the cluster actions in the palette and the editor context menu
+    void vscode.commands.executeCommand('setContext', 'fluxLsp.running', e.newState === State.Running);
   });
   client = c;
   await c.start();

@@ -308,6 +308,18 @@ async function uiPhase(context, url) {
     await sleep(300);
     await page.screenshot({ path: path.join(screenshots, 'vscode-diagnostic-hover.png') });
   });
+  // the cluster actions in the editor's context menu (Flux submenu)
+  await step('ui-context-menu', async () => {
+    await page.mouse.move(5, 5);
+    await page.keyboard.press('Escape');
+    await page.locator('.monaco-editor .view-line span', { hasText: /^sourceRef$/ }).first().click({ button: 'right' });
+    const flux = page.locator('.context-view .monaco-menu .action-label', { hasText: /^Flux$/ }).first();
+    await flux.waitFor({ timeout: 10000 });
+    await flux.hover();
+    await page.locator('.context-view .monaco-menu .action-label', { hasText: /^Reconcile with Source$/ }).first().waitFor({ timeout: 10000 });
+    await page.screenshot({ path: path.join(screenshots, 'vscode-context-menu.png') });
+    await page.keyboard.press('Escape');
+  });
   await page.close();
 
   async function step(name, fn) {
