@@ -491,6 +491,37 @@ mod tests {
     }
 
     #[test]
+    fn reconciling_and_stalled() {
+        let (ws, c) = setup(
+            json!({"observedGeneration": 3, "conditions": [
+                {"type": "Ready", "status": "Unknown", "reason": "Progressing", "message": "Reconciliation in progress"},
+                {"type": "Reconciling", "status": "True", "reason": "Progressing", "message": "installing chart"}]}),
+            json!({}),
+        );
+        let d = diags(&ws, &c);
+        let r: Vec<_> = d.iter().filter(|x| x.0 != CLUSTER_NOT_FOUND).collect();
+        assert_eq!(r.len(), 1, "{d:?}");
+        assert_eq!(r[0].0, CLUSTER_RECONCILING);
+        assert_eq!(r[0].2, "HelmRelease apps/podinfo is reconciling: Progressing: installing chart");
+        let obj = json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "podinfo", "namespace": "apps", "generation": 3},
+            "status": {"observedGeneration": 3, "conditions": [
+                {"type": "Ready", "status": "False", "reason": "RetriesExceeded", "message": "failed 5 times"},
+                {"type": "Stalled", "status": "True", "reason": "RetriesExceeded", "message": "failed 5 times"}]}});
+        c.upsert("helm.toolkit.fluxcd.io", "HelmRelease", &obj);
+        let d = diags(&ws, &c);
+        assert!(
+            d.contains(&(
+                CLUSTER_NOT_READY,
+                "podinfo".into(),
+                "HelmRelease apps/podinfo is stalled in the cluster: RetriesExceeded: failed 5 times".into()
+            )),
+            "{d:?}"
+        );
+        assert_eq!(d.iter().filter(|x| x.0 == CLUSTER_NOT_READY).count(), 1);
+    }
+
+    #[test]
     fn suspended_reconciling_hover_and_lenses() {
         let (ws, c) = setup(
             json!({"observedGeneration": 3, "lastAppliedRevision": "6.5.0", "inventory": {"entries": [{}, {}]},
