@@ -204,6 +204,10 @@ pub fn schema_completion(a: &Analysis, file: &FileData, offset: usize) -> Option
     if !text.is_char_boundary(rel) {
         return None;
     }
+    // on the `---` line itself: nothing to insert there
+    if doc.span.marker.is_some() && !text[..rel].contains('\n') && text[..rel].trim().is_empty() {
+        return None;
+    }
     let reg = a.schemas();
     let orig = &doc.parsed.tree;
     // an empty document (or only comments): skeletons per kind
@@ -674,6 +678,7 @@ mod tests {
         assert_eq!(items.iter().filter(|i| i.kind == crate::ide::completion::CompletionKind::Snippet).count(), 19);
         let (_, items) = complete(&format!("{KS}  interval: 5m\n---\n$0"));
         assert!(items.iter().any(|i| i.label == "HelmRelease"), "{items:?}");
+        assert!(complete("a: 1\n---$0\n").1.is_empty());
         let (_, items) = complete("---\nGit$0");
         assert!(items.iter().any(|i| i.label == "GitRepository"));
     }
