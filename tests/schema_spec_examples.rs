@@ -103,6 +103,15 @@ fn upstream_examples_have_no_value_or_field_errors() {
             }
         }
     }
+    // completion and hover never panic anywhere in them (a sample of offsets)
+    let mut files: Vec<_> = ws.files().collect();
+    files.sort_by(|x, y| x.path.cmp(&y.path));
+    for f in files.iter().step_by(8) {
+        for off in (0..=f.text.len()).step_by(5).filter(|o| f.text.is_char_boundary(*o)) {
+            let _ = flux_lsp::ide::completion::completions(&a, f, off);
+            let _ = flux_lsp::ide::hover::hover(&a, f, off);
+        }
+    }
     bad.sort();
     assert!(bad.is_empty(), "{} false alarms on {n} upstream examples:\n{}", bad.len(), bad.join("\n"));
 }
