@@ -508,3 +508,28 @@ fn the_enabled_setting_turns_the_overlay_off_and_on_at_run_time() {
     c.wait_diagnostics(&u, |d| !has_code(d, "cluster-not-ready"));
     c.shutdown();
 }
+
+#[test]
+fn a_changed_kubeconfig_is_picked_up() {
+    let a = FakeApi::start();
+    a.apply(helmrelease("apps", "podinfo", "False", "InstallFailed", FAILED));
+    let b = FakeApi::start(); // another cluster, without the release
+    let env = Env::new(&a, None);
+    let mut c = env.start(Value::Null);
+    wait_connected(&mut c);
+    let u = c.open(&env.repo().join("podinfo.yaml"), &helmrelease_yaml("apps", "podinfo"));
+    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    // e.g. `kubectl config use-context`: the file now points at the other cluster
+    b.kubeconfig(env.dir.path(), None);
+    let d = c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-found"));
+    assert!(!has_code(&d, "cluster-not-ready"), "{d:#?}");
+    assert!(!b.requests().is_empty());
+    // a broken file: one message; fixed again: connected again
+    std::fs::write(&env.kubeconfig, "apiVersion: v1\nclusters: [\n").unwrap();
+    c.wait_notification("the broken kubeconfig message", |m| {
+        m["method"] == "window/showMessage" && m["params"]["message"].as_str().unwrap().contains("is not valid")
+    });
+    a.kubeconfig(env.dir.path(), None);
+    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    c.shutdown();
+}

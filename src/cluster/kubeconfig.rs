@@ -123,6 +123,32 @@ pub fn candidate_paths(setting: Option<&Path>) -> Result<Vec<PathBuf>, String> {
     Ok(home().map(|h| h.join(".kube/config")).filter(|p| p.is_file()).into_iter().collect())
 }
 
+/// The files whose changes restart the overlay: the setting, else every
+/// `$KUBECONFIG` entry, else `~/.kube/config` (present or not).
+pub fn watched_paths(setting: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(p) = setting.filter(|p| !p.as_os_str().is_empty()) {
+        return vec![expand(p)];
+    }
+    if let Some(v) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        return std::env::split_paths(&v).collect();
+    }
+    home().map(|h| h.join(".kube/config")).into_iter().collect()
+}
+
+/// A cheap fingerprint of the files' contents (None for a missing file).
+pub fn fingerprint(paths: &[PathBuf]) -> Vec<Option<u64>> {
+    use std::hash::{Hash, Hasher};
+    paths
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).ok()?;
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut h);
+            Some(h.finish())
+        })
+        .collect()
+}
+
 /// Finds, reads and checks the kubeconfig and the context to use.
 pub fn resolve(setting: Option<&Path>, context: Option<&str>) -> Source {
     let paths = match candidate_paths(setting) {

@@ -34,6 +34,9 @@ pub enum Report {
 
 pub type Namespaces = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
 
+/// How often the kubeconfig files are checked for changes.
+const KUBECONFIG_POLL: Duration = Duration::from_secs(2);
+
 #[derive(Clone)]
 pub struct Options {
     pub kubeconfig: Option<PathBuf>,
@@ -145,7 +148,41 @@ impl Supervisor {
         self.send(Report::Status { state, context, message });
     }
 
+    /// Runs the overlay; starts over when the kubeconfig changes (a new
+    /// current context, a fixed file, new credentials).
     async fn run(self) {
+        loop {
+            let watched = kubeconfig::watched_paths(self.opts.kubeconfig.as_deref());
+            let before = kubeconfig::fingerprint(&watched);
+            let changed = || {
+                let watched = watched.clone();
+                let before = before.clone();
+                async move {
+                    loop {
+                        tokio::time::sleep(KUBECONFIG_POLL).await;
+                        if kubeconfig::fingerprint(&watched) != before {
+                            return;
+                        }
+                    }
+                }
+            };
+            tokio::select! {
+                _ = self.run_once() => changed().await,
+                _ = changed() => {}
+            }
+            tracing::info!("cluster: the kubeconfig changed; starting over");
+            self.client.lock().unwrap_or_else(|e| e.into_inner()).take();
+            {
+                let mut w = self.cache.write();
+                let default_ns = std::mem::take(&mut w.default_ns);
+                *w = Default::default();
+                w.default_ns = default_ns;
+            }
+            self.send(Report::AllChanged);
+        }
+    }
+
+    async fn run_once(&self) {
         let (kc, context) = match kubeconfig::resolve(self.opts.kubeconfig.as_deref(), self.opts.context.as_deref()) {
             Source::None => {
                 tracing::info!("cluster overlay off: no kubeconfig found");
