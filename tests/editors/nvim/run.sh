@@ -6,10 +6,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
 nvim="${1:?usage: run.sh NVIM FLUX_LSP_BIN}"
 bin="${2:?usage: run.sh NVIM FLUX_LSP_BIN}"
-# shellcheck source=../lib.sh
-. "$here/../lib.sh"
-
-ws="$(editors_workspace_copy)"
+# a copy of the fixture workspace with an empty .git/, the root marker
+ws="$(mktemp -d "${TMPDIR:-/tmp}/flux-lsp-editors.XXXXXX")"
+cp -R "$here/../workspace/." "$ws/"
+rm -f "$ws/README.md"
+mkdir -p "$ws/.git"
+ws="$(cd "$ws" && pwd -P)"
 state="$(mktemp -d "${TMPDIR:-/tmp}/flux-lsp-nvim-state.XXXXXX")"
 trap 'rm -rf "$ws" "$state"' EXIT
 
