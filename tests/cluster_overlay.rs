@@ -270,6 +270,7 @@ fn forbidden_list_names_the_missing_permission_and_namespaced_fallback_works() {
     api.forbid("helmreleases", None);
     api.forbid("helmreleases", Some("default"));
     api.forbid_everywhere("kustomizations");
+    api.forbid_verb("gitrepositories", "watch");
     let env = Env::new(&api, None);
     // the repository on disk: the namespaces of interest come from it
     let text = helmrelease_yaml("apps", "podinfo");
@@ -285,6 +286,13 @@ fn forbidden_list_names_the_missing_permission_and_namespaced_fallback_works() {
         "{text_msg}"
     );
     assert!(text_msg.contains("cannot list resource \"kustomizations\""), "{text_msg}");
+    c.wait_notification("a showMessage about watch permission", |m| {
+        m["method"] == "window/showMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot `watch` `gitrepositories.source.toolkit.fluxcd.io`")
+    });
     // helmreleases: forbidden cluster-wide, allowed in `apps` (listed per namespace)
     let u = c.open(&env.repo().join("podinfo.yaml"), &text);
     c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));

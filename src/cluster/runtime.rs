@@ -609,6 +609,16 @@ impl Watcher {
                     let _ = self.lost.send(format!("watching {what}: {}", api_message(&e))).await;
                     return;
                 }
+                Err(e) if api_code(&e) == Some(403) => {
+                    // listed but not watchable: the status stays as listed
+                    let text = format!(
+                        "flux-lsp cluster overlay: missing permission: cannot `watch` `{what}`; its status will not update (server said: {})",
+                        api_message(&e)
+                    );
+                    tracing::warn!(what = %what, "cluster: watch forbidden");
+                    let _ = self.tx.send(Report::Message { error: false, text });
+                    return;
+                }
                 Err(e) => {
                     failures += 1;
                     tracing::warn!(what = %what, error = %api_message(&e), "cluster: watch refused");

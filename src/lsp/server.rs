@@ -1236,6 +1236,13 @@ async fn cluster_consumer(server: Server, mut rx: tokio::sync::mpsc::UnboundedRe
                 Report::Changed(k) => keys.extend(k),
                 Report::AllChanged => all = true,
                 Report::Message { error, text } => {
+                    let text = {
+                        let st = lock(&server.state);
+                        match st.cluster.as_ref().and_then(|c| c.rt.as_ref()) {
+                            Some(rt) => rt.redact(&text),
+                            None => text,
+                        }
+                    };
                     let ty = if error { lsp::MessageType::ERROR } else { lsp::MessageType::WARNING };
                     server.client.log_message(ty, &text).await;
                     server.client.show_message(ty, text).await;

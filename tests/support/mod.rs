@@ -113,6 +113,8 @@ struct World {
     oldest_rv: u64,
     /// (plural, None = the cluster scope, Some(ns)) denied for every verb.
     forbidden: Vec<(String, Option<String>)>,
+    /// (plural, verb) denied in every scope.
+    forbidden_verbs: Vec<(String, String)>,
     token: Option<String>,
     down: bool,
     requests: Vec<Recorded>,
@@ -155,6 +157,7 @@ impl FakeApi {
             log: Vec::new(),
             oldest_rv: 0,
             forbidden: Vec::new(),
+            forbidden_verbs: Vec::new(),
             token: None,
             down: false,
             requests: Vec::new(),
@@ -212,6 +215,11 @@ impl FakeApi {
     /// Denies every verb on `plural` in every scope.
     pub fn forbid_everywhere(&self, plural: &str) {
         lock(&self.world).forbidden.push((plural.to_string(), Some("*".into())));
+    }
+
+    /// Denies one verb (`watch`, `patch`, ...) on `plural` in every scope.
+    pub fn forbid_verb(&self, plural: &str, verb: &str) {
+        lock(&self.world).forbidden_verbs.push((plural.to_string(), verb.to_string()));
     }
 
     pub fn set_bookmark_interval(&self, d: Duration) {
@@ -654,8 +662,11 @@ async fn handle(
             return Ok(true);
         }
     };
-    let denied =
-        lock(world).forbidden.iter().any(|(p, scope)| *p == plural && (*scope == ns || scope.as_deref() == Some("*")));
+    let denied = {
+        let w = lock(world);
+        w.forbidden.iter().any(|(p, scope)| *p == plural && (*scope == ns || scope.as_deref() == Some("*")))
+            || w.forbidden_verbs.iter().any(|(p, v)| *p == plural && v == verb)
+    };
     if denied {
         let resource = if res.group.is_empty() { plural.clone() } else { format!("{plural}.{}", res.group) };
         let where_ = match &ns {
