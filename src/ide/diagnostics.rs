@@ -151,7 +151,8 @@ fn suppressions(file: &FileData) -> Suppressions {
     s
 }
 
-fn apply_policy(a: &Analysis, file: &FileData, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+/// Suppression comments and configured severities; also used for the cluster overlay's diagnostics.
+pub fn apply_policy(a: &Analysis, file: &FileData, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let sup = suppressions(file);
     let mut out: Vec<Diagnostic> = diags
         .into_iter()

@@ -352,7 +352,9 @@ async fn publish_paths(
                         if let Some((cache, open)) = &overlay
                             && open.contains(p)
                         {
-                            diags.extend(crate::cluster::overlay::diagnostics(&a, f, &cache.read()));
+                            let live = crate::cluster::overlay::diagnostics(&a, f, &cache.read());
+                            // `# flux-lsp: ignore[...]` comments apply to the cluster codes too
+                            diags.extend(ide::diagnostics::apply_policy(&a, f, live));
                         }
                         let lsp_diags =
                             diags.iter().map(|d| convert::diagnostic(&f.text, &f.index, d, enc, &texts)).collect();
@@ -476,7 +478,7 @@ impl LanguageServer for Server {
                 text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(sync)),
                 hover_provider: Some(lsp::HoverProviderCapability::Simple(true)),
                 completion_provider: Some(lsp::CompletionOptions {
-                    trigger_characters: Some(vec![":".into(), " ".into(), "{".into(), "\"".into(), "/".into()]),
+                    trigger_characters: Some(vec![":".into(), " ".into(), "-".into(), "{".into(), "\"".into(), "/".into()]),
                     ..Default::default()
                 }),
                 definition_provider: Some(lsp::OneOf::Left(true)),
@@ -968,6 +970,8 @@ fn completion_item(ctx: &Ctx, i: ide::completion::CompletionItem) -> lsp::Comple
         } else {
             lsp::InsertTextFormat::PLAIN_TEXT
         }),
+        // multi-line snippets are indented relative to the cursor's line
+        insert_text_mode: i.is_snippet.then_some(lsp::InsertTextMode::ADJUST_INDENTATION),
         text_edit: i
             .replace
             .map(|r| lsp::CompletionTextEdit::Edit(lsp::TextEdit { range: ctx.range(r), new_text: text.clone() })),
