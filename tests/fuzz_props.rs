@@ -26,10 +26,10 @@ fn seeds() -> &'static Vec<String> {
         ];
         if let Some(dir) = common::shared("corpora") {
             for p in common::walk(&dir) {
-                if p.extension().is_some_and(|e| e == "yaml") {
-                    if let Ok(t) = std::fs::read_to_string(&p) {
-                        v.push(t);
-                    }
+                if p.extension().is_some_and(|e| e == "yaml")
+                    && let Ok(t) = std::fs::read_to_string(&p)
+                {
+                    v.push(t);
                 }
             }
         }
@@ -39,15 +39,60 @@ fn seeds() -> &'static Vec<String> {
 
 /// Pieces that stress the YAML grammar and our decoding.
 const ATOMS: &[&str] = &[
-    "a", "key", ": ", ":", "- ", "-", "\n", "\r\n", "\r", "  ", "\t", "#", "# c\n", "---\n", "...\n", "[", "]", "{", "}",
-    ",", "'", "\"", "\\", "&a ", "*a", "<<: ", "!!str ", "|\n", ">-\n", "?", "${VAR}", "{{ x }}", "é", "😀", "\u{feff}",
-    "\0", "apiVersion: ", "kind: ", "spec:\n", "  interval: ", "1m", "true", "~", "0x1F", "\"\\u12\"",
+    "a",
+    "key",
+    ": ",
+    ":",
+    "- ",
+    "-",
+    "\n",
+    "\r\n",
+    "\r",
+    "  ",
+    "\t",
+    "#",
+    "# c\n",
+    "---\n",
+    "...\n",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "'",
+    "\"",
+    "\\",
+    "&a ",
+    "*a",
+    "<<: ",
+    "!!str ",
+    "|\n",
+    ">-\n",
+    "?",
+    "${VAR}",
+    "{{ x }}",
+    "é",
+    "😀",
+    "\u{feff}",
+    "\0",
+    "apiVersion: ",
+    "kind: ",
+    "spec:\n",
+    "  interval: ",
+    "1m",
+    "true",
+    "~",
+    "0x1F",
+    "\"\\u12\"",
 ];
 
 fn text_strategy() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::collection::vec(prop::sample::select(ATOMS), 0..80).prop_map(|v| v.concat()),
-        (0..seeds().len(), prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(ATOMS), 0..4usize), 0..8))
+        (
+            0..seeds().len(),
+            prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(ATOMS), 0..4usize), 0..8)
+        )
             .prop_map(|(i, damage)| {
                 let mut t = seeds()[i].clone();
                 for (at, atom, del) in damage {

@@ -19,7 +19,8 @@ fn assert_responsive(c: &mut Client, uri: &str) {
     let t = Instant::now();
     let r = c.request("textDocument/documentSymbol", json!({"textDocument": {"uri": uri}}));
     assert!(r.is_ok(), "{r:?}");
-    let r = c.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}}));
+    let r =
+        c.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}}));
     assert!(r.is_ok(), "{r:?}");
     assert!(t.elapsed() < Duration::from_secs(5), "slow answer: {:?}", t.elapsed());
     assert!(c.is_alive());
@@ -141,7 +142,10 @@ fn binary_files_symlink_loops_and_vanishing_files_in_the_workspace() {
         .filter(|m| m["method"] == "textDocument/publishDiagnostics")
         .map(|m| m["params"]["uri"].as_str().unwrap().to_string())
         .collect();
-    assert!(!published.iter().any(|u| u.contains("/out/") || u.contains("/loop/") || u.contains("secret")), "{published:?}");
+    assert!(
+        !published.iter().any(|u| u.contains("/out/") || u.contains("/loop/") || u.contains("secret")),
+        "{published:?}"
+    );
     // a file opened, then deleted and replaced by a directory
     let p = root.join("gone.yaml");
     std::fs::write(&p, "a: 1\n").unwrap();
@@ -170,7 +174,9 @@ fn protocol_abuse_is_answered_or_ignored() {
     {
         use std::io::{Read, Write};
         let mut stdin = raw.stdin.take().unwrap();
-        stdin.write_all(&common::frame(r#"{"jsonrpc":"2.0","id":1,"method":"textDocument/hover","params":{}}"#)).unwrap();
+        stdin
+            .write_all(&common::frame(r#"{"jsonrpc":"2.0","id":1,"method":"textDocument/hover","params":{}}"#))
+            .unwrap();
         stdin.flush().unwrap();
         let mut out = raw.stdout.take().unwrap();
         let mut got = Vec::new();

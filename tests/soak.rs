@@ -65,10 +65,16 @@ fn random_edits_across_fifty_documents() {
         let uri = uri.clone();
         match k % 50 {
             10 => {
-                c.send_request("textDocument/completion", json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": col}}));
+                c.send_request(
+                    "textDocument/completion",
+                    json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": col}}),
+                );
             }
             20 => {
-                c.send_request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 9}}));
+                c.send_request(
+                    "textDocument/hover",
+                    json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 9}}),
+                );
             }
             30 => {
                 c.send_request("textDocument/references", json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 9}, "context": {"includeDeclaration": true}}));

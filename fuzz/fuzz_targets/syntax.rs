@@ -17,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
     let f = ws.file(&path).unwrap();
     let diags = ide::diagnostics::file_diagnostics(&a, f);
     for d in &diags {
-        assert!(d.range.end <= text.len() && text.is_char_boundary(d.range.start) && text.is_char_boundary(d.range.end));
+        assert!(
+            d.range.end <= text.len() && text.is_char_boundary(d.range.start) && text.is_char_boundary(d.range.end)
+        );
     }
     for off in [0, text.len() / 3, text.len() / 2, text.len()] {
         let mut o = off;
