@@ -180,6 +180,13 @@ fn fmb(b: Option<u64>) -> String {
     b.map_or("–".into(), |b| format!("{:.1} MB", b as f64 / 1048576.0))
 }
 
+fn with_code(rss: Option<u64>, file: Option<u64>) -> String {
+    match (rss, file) {
+        (Some(_), Some(f)) => format!("{} ({:.1} code)", fmb(rss), f as f64 / 1048576.0),
+        _ => fmb(rss),
+    }
+}
+
 fn fcpu(c: Option<f64>) -> String {
     c.map_or("–".into(), |c| format!("{c:.2} s"))
 }
@@ -203,6 +210,8 @@ struct OpenFig {
     ms: Option<f64>,
     cpu: Option<f64>,
     rss: Option<u64>,
+    /// resident file-backed pages (code) when measured
+    rss_file: Option<u64>,
     files: usize,
     diags: usize,
     note: String,
@@ -215,6 +224,12 @@ fn open_flux(env: &Env, roots: &[PathBuf], timeout: Duration) -> (OpenFig, Vec<S
     let Some((mut s, t0)) = env.start(Kind::Flux, roots) else { return (fig, vec![]) };
     let (msgs, ok) = s.drain_until(timeout, |m| is_index_end(&m.v));
     let (cpu, rss) = s.usage();
+    fig.rss_file = Some(s.rss_file());
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        let st = std::fs::read_to_string(format!("/proc/{}/status", s.pid)).unwrap_or_default();
+        let mem: Vec<&str> = st.lines().filter(|l| l.starts_with("Rss") || l.starts_with("VmHWM") || l.starts_with("Threads")).collect();
+        eprintln!("bench-debug: flux-lsp {:?}: {}", roots, mem.join(", "));
+    }
     let mut uris = std::collections::BTreeSet::new();
     let mut last = t0;
     let mut diags = 0;
@@ -272,6 +287,7 @@ fn open_yls(env: &Env, roots: &[PathBuf], uris: &[String], timeout: Duration) ->
         seen.len() >= want
     });
     let (cpu, rss) = s.usage();
+    fig.rss_file = Some(s.rss_file());
     fig.files = seen.len();
     fig.diags = diags;
     if ok {
@@ -323,6 +339,7 @@ fn open_runs(env: &Env, k: Kind, roots: &[PathBuf], uris: &[String], runs: usize
         out.ms = median(&ok.iter().map(|f| f.ms.unwrap()).collect::<Vec<_>>());
         out.cpu = median(&ok.iter().map(|f| f.cpu.unwrap()).collect::<Vec<_>>());
         out.rss = ok.iter().filter_map(|f| f.rss).max();
+        out.rss_file = ok.iter().filter_map(|f| f.rss_file).max();
         out.note = format!("{} run(s); {}", ok.len(), out.note);
     }
     out
@@ -710,7 +727,7 @@ fn main() {
             let v: Value = serde_json::from_str(&std::fs::read_to_string(pj).ok()?).ok()?;
             Some(format!("yaml-language-server {}", v["version"].as_str()?))
         })
-        .unwrap_or_else(|| "yaml-language-server: not run".into());
+        .unwrap_or_else(|| "yaml-language-server not run".into());
     let _ = writeln!(r.md, "# flux-lsp vs yaml-language-server\n");
     let _ = writeln!(r.md, "- date: {}", sh("date -u '+%Y-%m-%d %H:%M UTC'"));
     let _ = writeln!(r.md, "- machine: {}; load average at start: {}", machine(), loadavg());
@@ -758,7 +775,7 @@ fn main() {
     let _ = writeln!(r.md, "## 1. Opening a workspace: `initialize` → every file's diagnostics received\n");
     let _ = writeln!(
         r.md,
-        "yaml-ls only diagnoses open documents: it is sent `didOpen` for every file flux-lsp diagnosed, right after `initialized`, and timed until it has published diagnostics for all of them. CPU = user+system seconds of the server process at that moment; peak RSS = VmHWM.\n"
+        "yaml-ls only diagnoses open documents: it is sent `didOpen` for every file flux-lsp diagnosed, right after `initialized`, and timed until it has published diagnostics for all of them. CPU = user+system seconds of the server process at that moment; peak RSS = VmHWM, with in brackets the resident file-backed pages at that moment (mostly the executable's code: shared and reclaimable, but counted by VmHWM).\n"
     );
     let _ = writeln!(
         r.md,
@@ -799,8 +816,8 @@ fn main() {
             ratio(f.ms, y.ms),
             fcpu(f.cpu),
             fcpu(y.cpu),
-            fmb(f.rss),
-            fmb(y.rss),
+            with_code(f.rss, f.rss_file),
+            with_code(y.rss, y.rss_file),
             ratio(f.rss.map(|x| x as f64), y.rss.map(|x| x as f64)),
             f.diags,
             if y.ms.is_some() { y.diags.to_string() } else { "–".into() },

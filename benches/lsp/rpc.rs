@@ -205,6 +205,17 @@ impl Server {
         proc_usage(self.pid)
     }
 
+    /// Resident file-backed pages now (mostly the executable's code), bytes.
+    pub fn rss_file(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .ok()
+            .and_then(|s| {
+                let l = s.lines().find(|l| l.starts_with("RssFile:"))?;
+                Some(l.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+            })
+            .unwrap_or(0)
+    }
+
     /// shutdown/exit with short timeouts, then kill.
     pub fn stop(mut self) {
         let (id, _) = self.send_request("shutdown", Value::Null);
