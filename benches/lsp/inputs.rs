@@ -79,7 +79,8 @@ pub fn flux_schema(crds: &Path) -> (Value, usize) {
                 let av = format!("{group}/{name}");
                 let mut then = schema.clone();
                 strict(&mut then);
-                let anchor = |s: &str| json!({"type": "string", "const": s, "pattern": format!("^{}$", regex_escape(s))});
+                let anchor =
+                    |s: &str| json!({"type": "string", "const": s, "pattern": format!("^{}$", regex_escape(s))});
                 branches.push(json!({
                     "if": {
                         "type": "object",

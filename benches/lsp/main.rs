@@ -227,7 +227,8 @@ fn open_flux(env: &Env, roots: &[PathBuf], timeout: Duration) -> (OpenFig, Vec<S
     fig.rss_file = Some(s.rss_file());
     if std::env::var_os("BENCH_DEBUG").is_some() {
         let st = std::fs::read_to_string(format!("/proc/{}/status", s.pid)).unwrap_or_default();
-        let mem: Vec<&str> = st.lines().filter(|l| l.starts_with("Rss") || l.starts_with("VmHWM") || l.starts_with("Threads")).collect();
+        let mem: Vec<&str> =
+            st.lines().filter(|l| l.starts_with("Rss") || l.starts_with("VmHWM") || l.starts_with("Threads")).collect();
         eprintln!("bench-debug: flux-lsp {:?}: {}", roots, mem.join(", "));
     }
     let mut uris = std::collections::BTreeSet::new();
@@ -306,12 +307,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
-            if let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(x);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(x);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -410,7 +412,10 @@ fn file_session(env: &Env, k: Kind, c: &FileCase) -> FileFig {
     }
     s.clear();
     // open → diagnostics of version 1
-    let t = s.notify("textDocument/didOpen", json!({"textDocument": {"uri": u, "languageId": "yaml", "version": 1, "text": c.text}}));
+    let t = s.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": u, "languageId": "yaml", "version": 1, "text": c.text}}),
+    );
     let open_timeout = Duration::from_secs(120);
     let got = s.wait_notification(open_timeout, |v| {
         is_diag(v) && v.pointer("/params/uri").and_then(Value::as_str) == Some(u.as_str())
@@ -449,7 +454,13 @@ fn file_session(env: &Env, k: Kind, c: &FileCase) -> FileFig {
         match s.request("textDocument/hover", params, req_timeout) {
             Some((v, d)) => {
                 if std::env::var_os("BENCH_DEBUG").is_some() {
-                    eprintln!("bench-debug: {} hover {}:{} → {}", k.name(), p.line, p.hover, v.to_string().chars().take(160).collect::<String>());
+                    eprintln!(
+                        "bench-debug: {} hover {}:{} → {}",
+                        k.name(),
+                        p.line,
+                        p.hover,
+                        v.to_string().chars().take(160).collect::<String>()
+                    );
                 }
                 fig.hover.0.push(ms(d));
                 fig.hover_nonempty += nonempty(&v) as usize;
@@ -595,7 +606,10 @@ fn sanity(env: &Env, k: Kind) -> String {
     }
     s.clear();
     let u = uri(&path);
-    s.notify("textDocument/didOpen", json!({"textDocument": {"uri": u, "languageId": "yaml", "version": 1, "text": text}}));
+    s.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": u, "languageId": "yaml", "version": 1, "text": text}}),
+    );
     let got = s.wait_notification(Duration::from_secs(30), |v| {
         is_diag(v)
             && v.pointer("/params/uri").and_then(Value::as_str) == Some(u.as_str())
@@ -643,7 +657,11 @@ impl Report {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let mem = std::fs::read_to_string("/proc/meminfo")
@@ -655,7 +673,9 @@ fn machine() -> String {
 }
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn sh(cmd: &str) -> String {
@@ -697,7 +717,10 @@ fn main() {
     let yls = match (&yls_js, branches) {
         (Some(js), n) if n > 0 => Some(vec!["node".to_string(), js.to_string_lossy().into(), "--stdio".into()]),
         _ => {
-            eprintln!("bench: yaml-language-server not available (YLS_JS) or no CRDs in {}; flux-lsp only", crds.display());
+            eprintln!(
+                "bench: yaml-language-server not available (YLS_JS) or no CRDs in {}; flux-lsp only",
+                crds.display()
+            );
             None
         }
     };
@@ -748,7 +771,12 @@ fn main() {
     );
 
     for k in &kinds {
-        let _ = writeln!(r.md, "- sanity, a GitRepository with an unknown `spec.bogusField`: {} reports {}", k.name(), sanity(&env, *k));
+        let _ = writeln!(
+            r.md,
+            "- sanity, a GitRepository with an unknown `spec.bogusField`: {} reports {}",
+            k.name(),
+            sanity(&env, *k)
+        );
     }
     let _ = writeln!(r.md);
 
@@ -795,14 +823,21 @@ fn main() {
             f = first;
         }
         let y = if *with_yls && kinds.contains(&Kind::Yls) {
-            open_runs(&env, Kind::Yls, roots, &uris, if roots == &vec![ws1k.clone()] { 1 } else { env.runs }, Duration::from_secs(180))
+            open_runs(
+                &env,
+                Kind::Yls,
+                roots,
+                &uris,
+                if roots == &vec![ws1k.clone()] { 1 } else { env.runs },
+                Duration::from_secs(180),
+            )
         } else {
             OpenFig::default()
         };
-        if name.starts_with("corpus") || name.starts_with("both") {
-            if let Some(m) = f.ms {
-                corpora_flux_ms.push(m);
-            }
+        if (name.starts_with("corpus") || name.starts_with("both"))
+            && let Some(m) = f.ms
+        {
+            corpora_flux_ms.push(m);
         }
         if let (Some(a), Some(b)) = (f.rss, y.rss) {
             mem_pairs.push((name.clone(), a, b));
@@ -835,7 +870,11 @@ fn main() {
     }
     if !corpora_flux_ms.is_empty() {
         let worst = corpora_flux_ms.iter().cloned().fold(0.0, f64::max);
-        r.target("both corpora fully diagnosed within 50 ms of initialize", format!("{} (slowest case)", fms(Some(worst))), worst <= 50.0);
+        r.target(
+            "both corpora fully diagnosed within 50 ms of initialize",
+            format!("{} (slowest case)", fms(Some(worst))),
+            worst <= 50.0,
+        );
     }
     for (name, a, b) in &mem_pairs {
         r.target(
@@ -847,22 +886,26 @@ fn main() {
 
     // ------------------------------------------------------------ 2–4. files
     eprintln!("bench: 2–4. files");
-    let real = corpus_dirs
-        .iter()
-        .map(|d| d.join("apps/base/podinfo/release.yaml"))
-        .find(|p| p.exists())
-        .or_else(|| {
+    let real =
+        corpus_dirs.iter().map(|d| d.join("apps/base/podinfo/release.yaml")).find(|p| p.exists()).or_else(|| {
             // any HelmRelease of the corpora
-            corpus_dirs.iter().flat_map(|d| walk_yaml(d)).find(|p| {
-                std::fs::read_to_string(p).is_ok_and(|t| t.contains("kind: HelmRelease"))
-            })
+            corpus_dirs
+                .iter()
+                .flat_map(|d| walk_yaml(d))
+                .find(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("kind: HelmRelease")))
         });
     let sizes: Vec<usize> = vec![100, 1000, 10000];
     let mut file_cases: Vec<(String, PathBuf, PathBuf, String, bool)> = Vec::new(); // name, root, path, text, full positions
     if let Some(p) = &real {
         let root = corpus_dirs.iter().find(|d| p.starts_with(d)).unwrap().clone();
         let text = std::fs::read_to_string(p).unwrap();
-        file_cases.push((format!("real file `{}`", p.strip_prefix(&root).unwrap().display()), root, p.clone(), text, true));
+        file_cases.push((
+            format!("real file `{}`", p.strip_prefix(&root).unwrap().display()),
+            root,
+            p.clone(),
+            text,
+            true,
+        ));
     }
     for n in &sizes {
         let dir = work.join(format!("objects-{n}"));
@@ -894,11 +937,21 @@ fn main() {
             text,
             positions,
             budget: (scale(if *full { 20 } else { 25 }), scale(30)),
-            yls_keys: if *full { 60 } else if lines > 100_000 { 8 } else { 30 },
+            yls_keys: if *full {
+                60
+            } else if lines > 100_000 {
+                8
+            } else {
+                30
+            },
         };
         eprintln!("bench:   {name} ({lines} lines, {} positions)", c.positions.len());
         let f = file_session(&env, Kind::Flux, &c);
-        let y = if kinds.contains(&Kind::Yls) { file_session(&env, Kind::Yls, &c) } else { FileFig { note: "not run".into(), ..Default::default() } };
+        let y = if kinds.contains(&Kind::Yls) {
+            file_session(&env, Kind::Yls, &c)
+        } else {
+            FileFig { note: "not run".into(), ..Default::default() }
+        };
         if !f.note.is_empty() || !y.note.is_empty() {
             eprintln!("bench:     flux-lsp: {} | yaml-ls: {}", f.note, y.note);
         }
@@ -910,7 +963,10 @@ fn main() {
         r.md,
         "Hover in the middle of each key and scalar value, completion at its end (`triggerKind` 1); for the generated files the keys and values of the first, middle and last 60 lines. yaml-ls stops after its time budget (n shows how many it answered). \"useful\" = non-empty answers: a server that answers `null` is fast for nothing, so read the latencies together with that column.\n"
     );
-    let _ = writeln!(r.md, "| file | request | n (flux / yaml-ls) | flux-lsp p50 | p95 | max | yaml-ls p50 | p95 | max | ratio p50 | useful (flux / yaml-ls) |");
+    let _ = writeln!(
+        r.md,
+        "| file | request | n (flux / yaml-ls) | flux-lsp p50 | p95 | max | yaml-ls p50 | p95 | max | ratio p50 | useful (flux / yaml-ls) |"
+    );
     let _ = writeln!(r.md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for (name, _, f, y) in &results {
         for (op, fd, fu, yd, yu) in [
@@ -934,13 +990,19 @@ fn main() {
             );
         }
     }
-    let _ = writeln!(r.md, "\n## 3. Typing a new object at the end of the file: `didChange` → diagnostics of that version\n");
+    let _ = writeln!(
+        r.md,
+        "\n## 3. Typing a new object at the end of the file: `didChange` → diagnostics of that version\n"
+    );
     let _ = writeln!(
         r.md,
         "One character per incremental `didChange` ({} characters: a GitRepository). flux-lsp: every keystroke; it does not republish unchanged diagnostics, so when none comes for a version, the answer to a request sent right after the change (the server handles messages in order) marks the end of its work. yaml-ls: waits for every measured keystroke's diagnostics, which it sends after a fixed {YLS_DEBOUNCE_MS:.0} ms debounce (its figures include it; \"−debounce\" subtracts it); on big files only every k-th keystroke is measured, the others are sent in between as a fast typist would.\n",
         inputs::TYPED.chars().count()
     );
-    let _ = writeln!(r.md, "| file | n (flux / yaml-ls) | flux-lsp p50 | p95 | max | yaml-ls p50 | p95 | −debounce p50 | ratio p50 | ratio p50 −debounce | flux-lsp: unchanged, not republished |");
+    let _ = writeln!(
+        r.md,
+        "| file | n (flux / yaml-ls) | flux-lsp p50 | p95 | max | yaml-ls p50 | p95 | −debounce p50 | ratio p50 | ratio p50 −debounce | flux-lsp: unchanged, not republished |"
+    );
     let _ = writeln!(r.md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, _, f, y) in &results {
         let yd = y.keys.p50().map(|x| x - YLS_DEBOUNCE_MS);
@@ -967,7 +1029,10 @@ fn main() {
         "\nflux-lsp diagnostics that arrived after the answer to the request sent behind their change: {late} (0 confirms the in-order measurement)."
     );
     let _ = writeln!(r.md, "\n## 4. Scaling with the number of objects in one file\n");
-    let _ = writeln!(r.md, "| objects | lines | open → diagnostics (flux / yaml-ls) | keystroke p50 | keystroke p95 | completion p50 | hover p50 | peak RSS | CPU of the session |");
+    let _ = writeln!(
+        r.md,
+        "| objects | lines | open → diagnostics (flux / yaml-ls) | keystroke p50 | keystroke p95 | completion p50 | hover p50 | peak RSS | CPU of the session |"
+    );
     let _ = writeln!(r.md, "|---:|---:|---|---|---|---|---|---|---|");
     let both = |a: String, b: String| format!("{a} / {b}");
     for (name, lines, f, y) in results.iter().filter(|x| x.0.ends_with("objects")) {
@@ -986,11 +1051,23 @@ fn main() {
     }
     // targets from the file scenarios
     if let Some((_, _, f, _)) = results.iter().find(|x| x.0.starts_with("real")) {
-        r.target("keystroke → diagnostics p50 ≤ 5 ms, normal file", fms(f.keys.p50()), f.keys.p50().is_some_and(|x| x <= 5.0));
+        r.target(
+            "keystroke → diagnostics p50 ≤ 5 ms, normal file",
+            fms(f.keys.p50()),
+            f.keys.p50().is_some_and(|x| x <= 5.0),
+        );
     }
     if let Some((_, _, f, _)) = results.iter().find(|x| x.0 == "1000 objects") {
-        r.target("keystroke → diagnostics p50 ≤ 20 ms, 1,000-object file", fms(f.keys.p50()), f.keys.p50().is_some_and(|x| x <= 20.0));
-        r.target("completion p50 ≤ 1 ms, 1,000-object file", fms(f.completion.p50()), f.completion.p50().is_some_and(|x| x <= 1.0));
+        r.target(
+            "keystroke → diagnostics p50 ≤ 20 ms, 1,000-object file",
+            fms(f.keys.p50()),
+            f.keys.p50().is_some_and(|x| x <= 20.0),
+        );
+        r.target(
+            "completion p50 ≤ 1 ms, 1,000-object file",
+            fms(f.completion.p50()),
+            f.completion.p50().is_some_and(|x| x <= 1.0),
+        );
         r.target("hover p50 ≤ 1 ms, 1,000-object file", fms(f.hover.p50()), f.hover.p50().is_some_and(|x| x <= 1.0));
     }
     let k = |n: &str| results.iter().find(|x| x.0 == n).and_then(|x| x.2.keys.p50());
