@@ -67,33 +67,37 @@ fn main() {
         println!("skipping corpora benchmark: {} is missing", corpora.display());
     }
 
-    // 2. one keystroke in a 5,000-line multi-document file
+    // 2. one keystroke in a 5,000-line multi-document file, then the scaling
+    //    of the same keystroke with 100, 1,000 and 10,000 objects
     // 26 lines per object: at least 5,000 lines
-    let objects = 5000 / 26 + 1;
+    keystrokes(5000 / 26 + 1, rounds(400), Some(Duration::from_millis(2)));
+    for n in [100, 1000, 10000] {
+        keystrokes(n, rounds(if n == 10000 { 60 } else { 200 }), None);
+    }
+}
+
+fn keystrokes(objects: usize, rounds: usize, target: Option<Duration>) {
     let text = generated_file(objects);
     let lines = text.lines().count();
     let path = PathBuf::from("/bench/big.yaml");
     let mut ws = Workspace::default();
     let mut doc = Document::new(&text, 1);
     ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
-    // type characters into the `tag:` value of the middle object
-    let mid_line =
-        (text.lines().position(|l| l.contains(&format!("app-{}", objects / 2)) && l.contains("repository")).unwrap()
-            + 1) as u32;
+    {
+        let a = ws.analysis();
+        std::hint::black_box(file_diagnostics(&a, ws.file(&path).unwrap()));
+    }
+    // type characters into the `repository:` value of the middle object
+    let mid_line = (text.lines().position(|l| l.contains(&format!("app-{}", objects / 2)) && l.contains("repository")).unwrap()) as u32;
+    let col0 = text.lines().nth(mid_line as usize).unwrap().len() as u32;
     let mut times = Vec::new();
-    for i in 0..rounds(400) as u32 {
-        let col = 11 + (i % 40);
+    for i in 0..rounds as u32 {
+        let col = col0 + (i % 40);
         let edit = if i % 40 == 39 {
             // delete what was typed, to keep the line short
-            TextEdit {
-                range: Some((LineCol { line: mid_line, col: 11 }, LineCol { line: mid_line, col: 11 + 39 })),
-                text: String::new(),
-            }
+            TextEdit { range: Some((LineCol { line: mid_line, col: col0 }, LineCol { line: mid_line, col: col0 + 39 })), text: String::new() }
         } else {
-            TextEdit {
-                range: Some((LineCol { line: mid_line, col }, LineCol { line: mid_line, col })),
-                text: "x".into(),
-            }
+            TextEdit { range: Some((LineCol { line: mid_line, col }, LineCol { line: mid_line, col })), text: "x".into() }
         };
         let t = Instant::now();
         doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
@@ -103,5 +107,5 @@ fn main() {
         std::hint::black_box(d);
         times.push(t.elapsed());
     }
-    stats(&format!("keystroke re-analysis, {lines}-line file ({objects} docs)"), times, Some(Duration::from_millis(2)));
+    stats(&format!("keystroke re-analysis, {lines}-line file ({objects} docs)"), times, target);
 }

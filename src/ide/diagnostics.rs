@@ -158,9 +158,10 @@ pub fn apply_policy(a: &Analysis, file: &FileData, diags: Vec<Diagnostic>) -> Ve
         .into_iter()
         .filter(|d| {
             if let Some(codes) = &sup.file
-                && matches(codes, d.code) {
-                    return false;
-                }
+                && matches(codes, d.code)
+            {
+                return false;
+            }
             let line = file.index.line_of(d.range.start);
             // a comment on the same line, or on the line just above
             !sup.lines.iter().any(|(l, codes)| (*l == line || *l + 1 == line) && matches(codes, d.code))
@@ -206,6 +207,36 @@ mod tests {
         let got = codes(src);
         assert!(got.contains(&("duplicate-key", "b".to_string())), "{got:?}");
         assert_eq!(got.iter().filter(|(c, _)| *c == "yaml-syntax").count(), 2, "{got:?}");
+    }
+
+    /// Per-document memos (schema validation) must give exactly what a fresh
+    /// analysis gives after edits move documents around.
+    #[test]
+    fn memoised_document_diagnostics_equal_a_fresh_analysis() {
+        let obj = |name: &str, extra: &str| {
+            format!(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: x\nspec:\n  intervall: 1m\n  url: https://example.com/{name}{extra}\n"
+            )
+        };
+        let path = std::path::PathBuf::from("/t/a.yaml");
+        let mut ws = Workspace::default();
+        let v1 = format!("{}---\n{}---\n{}", obj("a", ""), obj("b", ""), obj("c", ""));
+        ws.set_file(path.clone(), v1, None);
+        let _ = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
+        // grow the middle document: the third moves, its memo must follow
+        let v2 = format!("{}---\n{}---\n{}", obj("a", ""), obj("bbbbbb", "\n  timeout: 5x"), obj("c", ""));
+        ws.set_file(path.clone(), v2.clone(), None);
+        let memo = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
+        let mut fresh_ws = Workspace::default();
+        fresh_ws.set_file(path.clone(), v2.clone(), None);
+        let fresh = super::file_diagnostics(&fresh_ws.analysis(), fresh_ws.file(&path).unwrap());
+        assert_eq!(memo, fresh);
+        // three unknown-field errors, the last on the moved document's text
+        let unknown: Vec<_> = memo.iter().filter(|d| d.code == "unknown-field").collect();
+        assert_eq!(unknown.len(), 3, "{memo:#?}");
+        assert_eq!(&v2[unknown[2].range.start..unknown[2].range.end], "intervall");
+        let fix = &unknown[2].fixes[0].edits[0];
+        assert_eq!(&v2[fix.range.start..fix.range.end], "intervall");
     }
 
     #[test]

@@ -94,6 +94,27 @@ impl Diagnostic {
     pub fn new(code: &'static str, severity: Severity, range: TextRange, message: impl Into<String>) -> Self {
         Self { range, severity, code, message: message.into(), fixes: Vec::new(), related: Vec::new() }
     }
+    /// The same diagnostic with every range in `path`'s own text moved by
+    /// `delta` bytes (a document that moved inside its file).
+    pub fn shifted(&self, delta: isize, path: &std::path::Path) -> Self {
+        let mv = |r: TextRange| TextRange::new((r.start as isize + delta) as usize, (r.end as isize + delta) as usize);
+        let mut d = self.clone();
+        d.range = mv(d.range);
+        for f in &mut d.fixes {
+            for e in &mut f.edits {
+                if e.path.as_deref().is_none_or(|p| p == path) {
+                    e.range = mv(e.range);
+                }
+            }
+        }
+        for r in &mut d.related {
+            if r.path == path {
+                r.range = mv(r.range);
+            }
+        }
+        d
+    }
+
     pub fn with_fix(mut self, fix: Fix) -> Self {
         self.fixes.push(fix);
         self

@@ -77,16 +77,34 @@ pub fn schema_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
     for doc in &file.syntax.docs {
         let tree = &doc.parsed.tree;
         let Some(root) = tree.root else { continue };
-        let mut v = Validator {
-            reg: &reg,
-            doc,
-            text: &file.text,
-            out,
-            whole: !patch && !doc.parsed.partial,
-            kind: String::new(),
-        };
+        let whole = !patch && !doc.parsed.partial;
+        // a document's diagnostics depend on its text, the registry and
+        // `whole`: reuse them while those are unchanged (ranges are kept
+        // relative to the document and moved to where it is now)
+        let base = doc.base() as isize;
+        let memo = doc.parsed.memo.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(m) = memo.and_then(|m| m.downcast::<SchemaMemo>().ok())
+            && Arc::ptr_eq(&m.reg, &reg)
+            && m.whole == whole
+        {
+            out.extend(m.diags.iter().map(|d| d.shifted(base, &file.path)));
+            continue;
+        }
+        let mut local = Vec::new();
+        let mut v = Validator { reg: &reg, doc, text: &file.text, out: &mut local, whole, kind: String::new() };
         v.object(root, 0);
+        let diags = local.iter().map(|d| d.shifted(-base, &file.path)).collect();
+        *doc.parsed.memo.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Arc::new(SchemaMemo { reg: reg.clone(), whole, diags }));
+        out.extend(local);
     }
+}
+
+/// Schema diagnostics of one document, relative to its start.
+struct SchemaMemo {
+    reg: Arc<crate::schema::Registry>,
+    whole: bool,
+    diags: Vec<Diagnostic>,
 }
 
 /// True when a kustomization file of the workspace lists the file under

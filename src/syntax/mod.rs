@@ -42,6 +42,10 @@ pub struct ParsedDoc {
     /// True when tree-sitter could not build the whole document (the tree is
     /// missing parts): checks that need the whole document are skipped.
     pub partial: bool,
+    /// A memo slot for analyses that depend only on this document (e.g. schema
+    /// validation). It travels with the document, which is reused as long as
+    /// its text is unchanged, so a keystroke recomputes one document.
+    pub memo: std::sync::Mutex<Option<Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 impl ParsedDoc {
@@ -130,7 +134,14 @@ pub fn parse_document(text: &str) -> ParsedDoc {
             message: format!("block nesting deeper than {MAX_BLOCK_DEPTH} levels is not analysed"),
             limit: true,
         });
-        return ParsedDoc { text: text.into(), tree: Tree::default(), errors, comments: Vec::new(), partial: true };
+        return ParsedDoc {
+            text: text.into(),
+            tree: Tree::default(),
+            errors,
+            comments: Vec::new(),
+            partial: true,
+            memo: Default::default(),
+        };
     }
     let ts = PARSER.with(|p| p.borrow_mut().parse(text, None));
     let mut builder = tree::Builder::new(text);
@@ -180,7 +191,7 @@ pub fn parse_document(text: &str) -> ParsedDoc {
     let mut seen = std::collections::HashSet::new();
     errors.retain(|e| seen.insert(e.message.clone()));
     let partial = !ts_errors.is_empty() || ts.is_none() || too_deep.is_some() || !errors.is_empty();
-    ParsedDoc { text: text.into(), tree, errors, comments, partial }
+    ParsedDoc { text: text.into(), tree, errors, comments, partial, memo: Default::default() }
 }
 
 fn saphyr_options(whole_stream: bool) -> serde_saphyr::Options {
@@ -281,9 +292,19 @@ impl SyntaxFile {
             Ok(_) => Vec::new(),
             Err(e) => vec![saphyr_error(text, &e)],
         };
-        let parsed = ParsedDoc { text: "".into(), tree: Tree::default(), errors, comments: Vec::new(), partial: true };
+        let parsed = ParsedDoc {
+            text: "".into(),
+            tree: Tree::default(),
+            errors,
+            comments: Vec::new(),
+            partial: true,
+            memo: Default::default(),
+        };
         SyntaxFile {
-            docs: vec![FileDoc { span: DocSpan { range: TextRange::new(0, text.len()), marker: None }, parsed: Arc::new(parsed) }],
+            docs: vec![FileDoc {
+                span: DocSpan { range: TextRange::new(0, text.len()), marker: None },
+                parsed: Arc::new(parsed),
+            }],
         }
     }
 }
@@ -385,7 +406,10 @@ mod tests {
         let ok: String = (0..100).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
         let d = parse_document(&ok);
         assert!(d.errors.is_empty(), "{:?}", d.errors);
-        assert_eq!(path_to_string(&d.tree.path_of(d.tree.chain_at(ok.len() - 3).pop().unwrap())).matches('.').count(), 99);
+        assert_eq!(
+            path_to_string(&d.tree.path_of(d.tree.chain_at(ok.len() - 3).pop().unwrap())).matches('.').count(),
+            99
+        );
         // flow nesting is depth-limited in the tree builder
         let flow = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
         let d = parse_document(&flow);
