@@ -7,8 +7,6 @@ mod split;
 mod tree;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 pub use scalar::{ScalarStyle, ScalarType, resolve_plain};
@@ -81,20 +79,27 @@ impl SyntaxFile {
     /// Parses `text`, reusing the parse of every document whose text is
     /// unchanged from `prev` (so a keystroke reparses one document).
     pub fn parse(text: &str, prev: Option<&SyntaxFile>) -> SyntaxFile {
-        let mut cache: HashMap<u64, Vec<Arc<ParsedDoc>>> = HashMap::new();
-        if let Some(prev) = prev {
-            for d in &prev.docs {
-                cache.entry(hash_str(&d.parsed.text)).or_default().push(d.parsed.clone());
-            }
-        }
-        let docs = split_documents(text)
+        let prev: &[FileDoc] = prev.map(|p| &p.docs[..]).unwrap_or(&[]);
+        let spans = split_documents(text);
+        // an edit leaves the documents before it at the same index and those
+        // after it at the same index from the end: compare the text there
+        // (memcmp), so no document is hashed or reparsed without need
+        let from_end = prev.len() as isize - spans.len() as isize;
+        let docs = spans
             .into_iter()
-            .map(|span| {
+            .enumerate()
+            .map(|(i, span)| {
                 let t = &text[span.range.start..span.range.end];
-                let h = hash_str(t);
-                let reused =
-                    cache.get_mut(&h).and_then(|v| v.iter().position(|p| &*p.text == t).map(|i| v.swap_remove(i)));
-                let parsed = reused.unwrap_or_else(|| Arc::new(parse_document(t)));
+                let same = |j: isize| {
+                    usize::try_from(j)
+                        .ok()
+                        .and_then(|j| prev.get(j))
+                        .filter(|d| &*d.parsed.text == t)
+                        .map(|d| d.parsed.clone())
+                };
+                let parsed = same(i as isize)
+                    .or_else(|| same(i as isize + from_end))
+                    .unwrap_or_else(|| Arc::new(parse_document(t)));
                 FileDoc { span, parsed }
             })
             .collect();
@@ -108,12 +113,6 @@ impl SyntaxFile {
         let i = i.saturating_sub(1);
         self.docs.get(i).map(|d| (i, d))
     }
-}
-
-fn hash_str(s: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
 }
 
 thread_local! {
