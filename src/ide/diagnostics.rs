@@ -1,10 +1,8 @@
 //! Diagnostics of one file: every producer, then suppression comments and
 //! severity overrides from the settings.
 
-use std::collections::HashSet;
-
 use super::{Diagnostic, Severity};
-use crate::syntax::{FileDoc, NodeKind};
+use crate::syntax::FileDoc;
 use crate::text::TextRange;
 use crate::workspace::{Analysis, FileData};
 
@@ -81,29 +79,16 @@ fn syntax_diagnostics(doc: &FileDoc, out: &mut Vec<Diagnostic>) {
         out.push(Diagnostic::new(code, severity, doc.abs(e.range), e.message.clone()));
     }
     // duplicate keys: saphyr is told to accept them so that later errors are
-    // still found; they are reported here on the tree
+    // still found; the parse lists them
     let tree = &doc.parsed.tree;
-    for node in &tree.nodes {
-        if let NodeKind::Map { entries, .. } = &node.kind {
-            if entries.len() < 2 {
-                continue;
-            }
-            let mut seen = HashSet::new();
-            for e in entries {
-                let Some(k) = tree.scalar(e.key) else { continue };
-                if k == "<<" {
-                    continue;
-                }
-                if !seen.insert(k) {
-                    out.push(Diagnostic::new(
-                        DUPLICATE_KEY,
-                        Severity::Error,
-                        doc.abs(tree.node(e.key).range),
-                        format!("duplicate key `{k}`: Kubernetes rejects the object"),
-                    ));
-                }
-            }
-        }
+    for (key, range) in &doc.parsed.duplicate_keys {
+        let k = tree.scalar(*key).unwrap_or("");
+        out.push(Diagnostic::new(
+            DUPLICATE_KEY,
+            Severity::Error,
+            doc.abs(*range),
+            format!("duplicate key `{k}`: Kubernetes rejects the object"),
+        ));
     }
 }
 

@@ -31,19 +31,20 @@ pub fn document_symbols(file: &FileData) -> Vec<Symbol> {
         let tree = &doc.parsed.tree;
         let mut children = Vec::new();
         if let Some(spec) = tree.lookup(&["spec"])
-            && let NodeKind::Map { entries, .. } = &tree.node(spec).kind {
-                for e in entries {
-                    let key = tree.scalar(e.key).unwrap_or("").to_string();
-                    children.push(Symbol {
-                        name: key,
-                        detail: None,
-                        kind: SymbolKind::Field,
-                        range: doc.abs(e.range),
-                        selection: doc.abs(tree.node(e.key).range),
-                        children: Vec::new(),
-                    });
-                }
+            && let NodeKind::Map { entries, .. } = &tree.node(spec).kind
+        {
+            for e in entries {
+                let key = tree.scalar(e.key).unwrap_or("").to_string();
+                children.push(Symbol {
+                    name: key,
+                    detail: None,
+                    kind: SymbolKind::Field,
+                    range: doc.abs(e.range),
+                    selection: doc.abs(tree.node(e.key).range),
+                    children: Vec::new(),
+                });
             }
+        }
         let name = match &obj.name {
             Some(n) => format!("{} {}", obj.kind_str(), n.value),
             None => obj.kind_str().to_string(),

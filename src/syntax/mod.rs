@@ -40,6 +40,9 @@ pub struct ParsedDoc {
     /// True when tree-sitter could not build the whole document (the tree is
     /// missing parts): checks that need the whole document are skipped.
     pub partial: bool,
+    /// Keys repeated in one mapping (every occurrence after the first), found
+    /// once per parse.
+    pub duplicate_keys: Vec<(NodeId, TextRange)>,
     /// A memo slot for analyses that depend only on this document (e.g. schema
     /// validation). It travels with the document, which is reused as long as
     /// its text is unchanged, so a keystroke recomputes one document.
@@ -139,6 +142,7 @@ pub fn parse_document(text: &str) -> ParsedDoc {
             errors,
             comments: Vec::new(),
             partial: true,
+            duplicate_keys: Vec::new(),
             memo: Default::default(),
         };
     }
@@ -190,7 +194,8 @@ pub fn parse_document(text: &str) -> ParsedDoc {
     let mut seen = std::collections::HashSet::new();
     errors.retain(|e| seen.insert(e.message.clone()));
     let partial = !ts_errors.is_empty() || ts.is_none() || too_deep.is_some() || !errors.is_empty();
-    ParsedDoc { text: text.into(), tree, errors, comments, partial, memo: Default::default() }
+    let duplicate_keys = duplicate_keys(&tree);
+    ParsedDoc { text: text.into(), tree, errors, comments, partial, duplicate_keys, memo: Default::default() }
 }
 
 fn saphyr_options(whole_stream: bool) -> serde_saphyr::Options {
@@ -207,6 +212,25 @@ fn saphyr_options(whole_stream: bool) -> serde_saphyr::Options {
     }
     opts.budget = Some(budget);
     opts
+}
+
+/// Keys that repeat within one mapping (`<<` merge keys excepted).
+fn duplicate_keys(tree: &Tree) -> Vec<(NodeId, TextRange)> {
+    let mut out = Vec::new();
+    for node in &tree.nodes {
+        let NodeKind::Map { entries, .. } = &node.kind else { continue };
+        if entries.len() < 2 {
+            continue;
+        }
+        // mappings are small: a quadratic scan beats hashing
+        for (i, e) in entries.iter().enumerate() {
+            let Some(k) = tree.scalar(e.key) else { continue };
+            if k != "<<" && entries[..i].iter().any(|p| tree.scalar(p.key) == Some(k)) {
+                out.push((e.key, tree.node(e.key).range));
+            }
+        }
+    }
+    out
 }
 
 /// YAML errors from serde-saphyr (a YAML 1.2 parser with good messages).
@@ -297,6 +321,7 @@ impl SyntaxFile {
             errors,
             comments: Vec::new(),
             partial: true,
+            duplicate_keys: Vec::new(),
             memo: Default::default(),
         };
         SyntaxFile {

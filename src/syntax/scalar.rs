@@ -39,13 +39,15 @@ pub fn resolve_plain(s: &str) -> ScalarType {
         return ScalarType::Int;
     }
     if let Some(rest) = s.strip_prefix("0o")
-        && digits(rest.as_bytes(), |c| (b'0'..=b'7').contains(c)) {
-            return ScalarType::Int;
-        }
+        && digits(rest.as_bytes(), |c| (b'0'..=b'7').contains(c))
+    {
+        return ScalarType::Int;
+    }
     if let Some(rest) = s.strip_prefix("0x")
-        && digits(rest.as_bytes(), u8::is_ascii_hexdigit) {
-            return ScalarType::Int;
-        }
+        && digits(rest.as_bytes(), u8::is_ascii_hexdigit)
+    {
+        return ScalarType::Int;
+    }
     // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
     let t = unsigned;
     let mut i = 0;

@@ -136,11 +136,12 @@ impl Tree {
                             return chain;
                         }
                         if let Some(v) = e.value
-                            && self.span_of(v).contains_inclusive(offset) {
-                                cur = v;
-                                chain.push(v);
-                                continue 'outer;
-                            }
+                            && self.span_of(v).contains_inclusive(offset)
+                        {
+                            cur = v;
+                            chain.push(v);
+                            continue 'outer;
+                        }
                     }
                     return chain;
                 }
@@ -413,9 +414,10 @@ impl<'a> Builder<'a> {
                             let m =
                                 self.push(NodeKind::Map { entries: Vec::new(), flow: true }, Self::range(ch), Some(id));
                             if let Some(e) = self.build_pair(ch, m, depth + 1)
-                                && let NodeKind::Map { entries, .. } = &mut self.tree.nodes[m as usize].kind {
-                                    entries.push(e);
-                                }
+                                && let NodeKind::Map { entries, .. } = &mut self.tree.nodes[m as usize].kind
+                            {
+                                entries.push(e);
+                            }
                             items.push(m);
                         }
                         _ => {}
