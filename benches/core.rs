@@ -88,16 +88,24 @@ fn keystrokes(objects: usize, rounds: usize, target: Option<Duration>) {
         std::hint::black_box(file_diagnostics(&a, ws.file(&path).unwrap()));
     }
     // type characters into the `repository:` value of the middle object
-    let mid_line = (text.lines().position(|l| l.contains(&format!("app-{}", objects / 2)) && l.contains("repository")).unwrap()) as u32;
+    let mid_line =
+        (text.lines().position(|l| l.contains(&format!("app-{}", objects / 2)) && l.contains("repository")).unwrap())
+            as u32;
     let col0 = text.lines().nth(mid_line as usize).unwrap().len() as u32;
     let mut times = Vec::new();
     for i in 0..rounds as u32 {
         let col = col0 + (i % 40);
         let edit = if i % 40 == 39 {
             // delete what was typed, to keep the line short
-            TextEdit { range: Some((LineCol { line: mid_line, col: col0 }, LineCol { line: mid_line, col: col0 + 39 })), text: String::new() }
+            TextEdit {
+                range: Some((LineCol { line: mid_line, col: col0 }, LineCol { line: mid_line, col: col0 + 39 })),
+                text: String::new(),
+            }
         } else {
-            TextEdit { range: Some((LineCol { line: mid_line, col }, LineCol { line: mid_line, col })), text: "x".into() }
+            TextEdit {
+                range: Some((LineCol { line: mid_line, col }, LineCol { line: mid_line, col })),
+                text: "x".into(),
+            }
         };
         let t = Instant::now();
         doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);

@@ -53,7 +53,11 @@ fn main() -> ExitCode {
         None => {
             let _ = cli.stdio;
             init_logging(cli.log_file.as_deref());
-            let rt = tokio::runtime::Builder::new_multi_thread().thread_stack_size(STACK).enable_all().build().expect("tokio runtime");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .thread_stack_size(STACK)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
             rt.block_on(flux_lsp::lsp::serve(tokio::io::stdin(), tokio::io::stdout()));
             // stdin is read on a blocking thread that never returns by itself:
             // do not wait for it

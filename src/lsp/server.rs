@@ -478,7 +478,14 @@ impl LanguageServer for Server {
                 text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(sync)),
                 hover_provider: Some(lsp::HoverProviderCapability::Simple(true)),
                 completion_provider: Some(lsp::CompletionOptions {
-                    trigger_characters: Some(vec![":".into(), " ".into(), "-".into(), "{".into(), "\"".into(), "/".into()]),
+                    trigger_characters: Some(vec![
+                        ":".into(),
+                        " ".into(),
+                        "-".into(),
+                        "{".into(),
+                        "\"".into(),
+                        "/".into(),
+                    ]),
                     ..Default::default()
                 }),
                 definition_provider: Some(lsp::OneOf::Left(true)),
