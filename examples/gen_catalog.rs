@@ -1,7 +1,7 @@
 //! Generates the built-in Flux API catalog compiled into flux-lsp:
 //!
 //! ```text
-//! cargo run --example gen_catalog -- /work/shared/flux-api/crds > src/schema/catalog.json
+//! cargo run --example gen_catalog -- ../shared/flux-api/crds > src/schema/catalog.json
 //! ```
 //!
 //! Reads every CustomResourceDefinition under the given directory (recursively)

@@ -1,4 +1,4 @@
-//! Schema validation on real repositories (/work/shared/corpora): both are
+//! Schema validation on real repositories (../shared/corpora): both are
 //! valid, so `check` must report no errors; then each planted mistake must be
 //! reported at the right place.
 
@@ -8,7 +8,7 @@ use flux_lsp::ide::Severity;
 use flux_lsp::ide::diagnostics::file_diagnostics;
 use flux_lsp::workspace::Workspace;
 
-const CORPORA: &str = "/work/shared/corpora";
+const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora");
 
 fn corpora() -> Option<PathBuf> {
     let p = PathBuf::from(CORPORA);

@@ -334,7 +334,10 @@ mod tests {
 
     #[test]
     fn corpus_kyverno_oci_repository_gets_warning_and_working_migration() {
-        let path = "/work/shared/corpora/fluxcd__flux2-multi-tenancy/infrastructure/kyverno/source.yaml";
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/corpora/fluxcd__flux2-multi-tenancy/infrastructure/kyverno/source.yaml"
+        );
         let Ok(text) = std::fs::read_to_string(path) else {
             assert!(std::env::var("CI").as_deref() != Ok("true"), "corpus missing in CI: {path}");
             eprintln!("skipped: {path} not found");
