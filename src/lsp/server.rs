@@ -185,27 +185,10 @@ impl Server {
         let state = self.state.clone();
         let generation = self.generation.clone();
         tokio::spawn(async move {
-            if progress {
-                let ok = client
-                    .send_request::<lsp::request::WorkDoneProgressCreate>(lsp::WorkDoneProgressCreateParams {
-                        token: token.clone(),
-                    })
-                    .await
-                    .is_ok();
-                if ok {
-                    send_progress(
-                        &client,
-                        &token,
-                        lsp::WorkDoneProgress::Begin(lsp::WorkDoneProgressBegin {
-                            title: "Indexing Flux manifests".into(),
-                            cancellable: Some(false),
-                            message: Some(format!("{} folder(s)", roots.len())),
-                            percentage: None,
-                        }),
-                    )
+            // an End only for a token the client accepted
+            let begun = progress
+                && begin_progress(&client, &token, "Indexing Flux manifests", format!("{} folder(s)", roots.len()))
                     .await;
-                }
-            }
             let started = std::time::Instant::now();
             let loaded = tokio::task::spawn_blocking(move || {
                 let mut tmp = Workspace::default();
@@ -241,7 +224,7 @@ impl Server {
             tracing::info!(files = n, ms = started.elapsed().as_millis() as u64, "workspace indexed");
             let paths: Vec<PathBuf> = ws.files().map(|f| f.path.clone()).collect();
             publish_paths(&client, &state, &generation, ws, paths, None).await;
-            if progress {
+            if begun {
                 send_progress(
                     &client,
                     &token,
@@ -301,6 +284,31 @@ fn clone_file(f: &FileData) -> FileData {
     d.syntax_only = f.syntax_only;
     d.invalid_utf8_at = f.invalid_utf8_at;
     d
+}
+
+/// Creates a progress token on the client and begins it; false when the
+/// client refused the token (then nothing more is sent for it).
+async fn begin_progress(client: &Client, token: &lsp::NumberOrString, title: &str, message: String) -> bool {
+    let created = client
+        .send_request::<lsp::request::WorkDoneProgressCreate>(lsp::WorkDoneProgressCreateParams {
+            token: token.clone(),
+        })
+        .await
+        .is_ok();
+    if created {
+        send_progress(
+            client,
+            token,
+            lsp::WorkDoneProgress::Begin(lsp::WorkDoneProgressBegin {
+                title: title.into(),
+                cancellable: Some(false),
+                message: Some(message),
+                percentage: None,
+            }),
+        )
+        .await;
+    }
+    created
 }
 
 async fn send_progress(client: &Client, token: &lsp::NumberOrString, value: lsp::WorkDoneProgress) {
@@ -1281,25 +1289,13 @@ async fn cluster_consumer(server: Server, mut rx: tokio::sync::mpsc::UnboundedRe
                         let ctx = context.clone().unwrap_or_default();
                         // a task: creating the token waits on the client
                         progress = Some(tokio::spawn(async move {
-                            let ok = client
-                                .send_request::<lsp::request::WorkDoneProgressCreate>(
-                                    lsp::WorkDoneProgressCreateParams { token: token.clone() },
-                                )
-                                .await
-                                .is_ok();
-                            if ok {
-                                send_progress(
-                                    &client,
-                                    &token,
-                                    lsp::WorkDoneProgress::Begin(lsp::WorkDoneProgressBegin {
-                                        title: "Connecting to the cluster".into(),
-                                        cancellable: Some(false),
-                                        message: Some(format!("context `{ctx}`")),
-                                        percentage: None,
-                                    }),
-                                )
-                                .await;
-                            }
+                            let ok = begin_progress(
+                                &client,
+                                &token,
+                                "Connecting to the cluster",
+                                format!("context `{ctx}`"),
+                            )
+                            .await;
                             ok
                         }));
                     } else if state != ConnState::Connecting
