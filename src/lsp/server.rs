@@ -1289,14 +1289,8 @@ async fn cluster_consumer(server: Server, mut rx: tokio::sync::mpsc::UnboundedRe
                         let ctx = context.clone().unwrap_or_default();
                         // a task: creating the token waits on the client
                         progress = Some(tokio::spawn(async move {
-                            let ok = begin_progress(
-                                &client,
-                                &token,
-                                "Connecting to the cluster",
-                                format!("context `{ctx}`"),
-                            )
-                            .await;
-                            ok
+                            begin_progress(&client, &token, "Connecting to the cluster", format!("context `{ctx}`"))
+                                .await
                         }));
                     } else if state != ConnState::Connecting
                         && let Some(begun) = progress.take()
