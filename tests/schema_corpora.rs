@@ -11,7 +11,7 @@ use flux_lsp::workspace::Workspace;
 const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora");
 
 fn corpora() -> Option<PathBuf> {
-    let p = PathBuf::from(CORPORA);
+    let p = flux_lsp::workspace::normalize_path(std::path::Path::new(CORPORA));
     if p.is_dir() {
         return Some(p);
     }

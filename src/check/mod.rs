@@ -59,7 +59,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         if !abs.exists() {
             return usage_error(&format!("{}: no such file or directory", p.display()));
         }
-        roots.push(normalize(&abs));
+        roots.push(crate::workspace::normalize_path(&abs));
     }
     let mut ws = Workspace::default();
     ws.roots = roots;
@@ -163,20 +163,6 @@ fn apply_fixes(ws: &mut Workspace) -> std::io::Result<usize> {
         }
     }
     Ok(total)
-}
-
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 pub fn display_path(p: &Path, cwd: &Path) -> String {

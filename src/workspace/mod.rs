@@ -247,6 +247,9 @@ impl Workspace {
 
     /// Discovers and loads every YAML file under the roots, in parallel.
     pub fn load_roots(&mut self) -> DiscoverReport {
+        // `a/../b` roots would make every walk up the tree (repository root,
+        // kustomization lookups) pass through `a`
+        self.roots = self.roots.iter().map(|r| normalize_path(r)).collect();
         let (paths, mut report) = discover(&self.roots, &self.config);
         let config = self.config.clone();
         let loaded: Vec<Option<FileData>> = {
@@ -266,6 +269,24 @@ impl Workspace {
     }
 }
 
+/// Removes `.` and `..` components lexically (no file system access, so paths
+/// stay as the editor names them).
+pub fn normalize_path(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Reads and analyses one file from disk. None for unreadable or binary files.
 pub fn load_file(path: &Path, config: &Config) -> Option<FileData> {
     let (text, bad) = read_file(path)?;
@@ -273,4 +294,30 @@ pub fn load_file(path: &Path, config: &Config) -> Option<FileData> {
     let mut d = FileData::new(path.to_path_buf(), text.into(), index, None, None, config);
     d.invalid_utf8_at = bad;
     Some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_path_is_lexical() {
+        assert_eq!(normalize_path(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+        assert_eq!(normalize_path(Path::new("../x")), PathBuf::from("../x"));
+    }
+
+    /// A root given as `clone/../shared/x` must not make the clone's `.git`
+    /// look like the repository of the files under it.
+    #[test]
+    fn roots_are_normalised_before_loading() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tool/.git")).unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/a.yaml"), "a: 1\n").unwrap();
+        let mut ws = Workspace::default();
+        ws.roots = vec![dir.path().join("tool/../data")];
+        ws.load_roots();
+        assert_eq!(ws.roots, vec![dir.path().join("data")]);
+        assert!(ws.file(&dir.path().join("data/a.yaml")).is_some());
+    }
 }

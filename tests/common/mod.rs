@@ -19,7 +19,7 @@ pub fn bin() -> PathBuf {
 /// `../shared/corpora`, or None (with a printed reason) when it is missing;
 /// under CI=true a missing folder fails the test.
 pub fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+    let p = flux_lsp::workspace::normalize_path(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel));
     if p.exists() {
         return Some(p);
     }
