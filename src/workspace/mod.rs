@@ -314,8 +314,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("tool/.git")).unwrap();
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
         std::fs::write(dir.path().join("data/a.yaml"), "a: 1\n").unwrap();
-        let mut ws = Workspace::default();
-        ws.roots = vec![dir.path().join("tool/../data")];
+        let mut ws = Workspace { roots: vec![dir.path().join("tool/../data")], ..Default::default() };
         ws.load_roots();
         assert_eq!(ws.roots, vec![dir.path().join("data")]);
         assert!(ws.file(&dir.path().join("data/a.yaml")).is_some());
