@@ -541,3 +541,146 @@ fn a_changed_kubeconfig_is_picked_up() {
     c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
     c.shutdown();
 }
+
+// ---- faults (issue #8): the editor stays responsive and the status says what happened
+
+/// A hover on the open document answers quickly whatever the cluster does.
+fn hover_is_quick(c: &mut Client, u: &str, text: &str) {
+    let (l, col) = pos_utf16(text, "interval");
+    let t = Instant::now();
+    let h = c
+        .request("textDocument/hover", json!({"textDocument": {"uri": u}, "position": {"line": l, "character": col}}))
+        .unwrap();
+    assert!(h["contents"]["value"].as_str().unwrap().contains("interval"), "{h}");
+    assert!(t.elapsed() < Duration::from_millis(500), "hover took {:?}", t.elapsed());
+}
+
+fn kustomization(ns: &str, name: &str, ready: &str, reason: &str, message: &str) -> Value {
+    json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"interval": "10m", "path": "./apps", "prune": true,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+        "status": {"observedGeneration": 1, "conditions": [condition("Ready", ready, reason, message)]}
+    })
+}
+
+const KS_YAML: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+
+#[test]
+fn slow_api_server_is_reported_and_never_blocks_requests() {
+    let api = FakeApi::start();
+    api.apply(helmrelease("apps", "podinfo", "False", "InstallFailed", FAILED));
+    api.set_delay(Duration::from_secs(3));
+    let env = Env::new(&api, None);
+    let mut c = env.start(json!({"cluster": {"requestTimeout": 1}}));
+    let text = helmrelease_yaml("apps", "podinfo");
+    let u = c.open(&env.repo().join("podinfo.yaml"), &text);
+    c.wait_diagnostics(&u, |_| true);
+    let st = c.wait_notification("clusterStatus error", |m| is_status(m, "error"));
+    let msg = st["params"]["message"].as_str().unwrap();
+    assert!(msg.contains("the API server did not answer the version discovery within 1s"), "{msg}");
+    assert!(msg.contains("retrying"), "{msg}");
+    // requests are answered while the server hangs
+    for _ in 0..5 {
+        hover_is_quick(&mut c, &u, &text);
+    }
+    // slow but within the limit: it connects and the status arrives
+    api.set_delay(Duration::from_millis(200));
+    wait_connected(&mut c);
+    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    hover_is_quick(&mut c, &u, &text);
+    c.shutdown();
+}
+
+#[test]
+fn a_list_that_is_not_json_costs_only_its_kind() {
+    let api = FakeApi::start();
+    api.apply(helmrelease("apps", "podinfo", "False", "InstallFailed", FAILED));
+    api.apply(kustomization("flux-system", "apps", "False", "BuildFailed", "kustomize build failed: missing file"));
+    api.garbage_list("helmreleases", true);
+    let env = Env::new(&api, None);
+    let mut c = env.start(Value::Null);
+    wait_connected(&mut c);
+    let m = c.wait_notification("a message about the unreadable list", |m| {
+        m["method"] == "window/showMessage" && m["params"]["message"].as_str().unwrap().contains("not valid JSON")
+    });
+    let text = m["params"]["message"].as_str().unwrap();
+    assert!(text.contains("`helmreleases.helm.toolkit.fluxcd.io`"), "{text}");
+    assert!(!text.contains("kustomizations"), "{text}");
+    // the other kinds work
+    let uk = c.open(&env.repo().join("apps.yaml"), KS_YAML);
+    let d = c.wait_diagnostics(&uk, |d| has_code(d, "cluster-not-ready"));
+    assert!(find(&d, "cluster-not-ready")["message"].as_str().unwrap().contains("missing file"));
+    // and the unreadable kind is not claimed to be missing from the cluster
+    let text = helmrelease_yaml("apps", "podinfo");
+    let u = c.open(&env.repo().join("podinfo.yaml"), &text);
+    let d = c.wait_diagnostics(&u, |_| true);
+    assert!(cluster_diags(&d).is_empty(), "{d:#?}");
+    hover_is_quick(&mut c, &u, &text);
+    c.shutdown();
+}
+
+#[test]
+fn a_watch_event_that_is_not_json_is_recovered_by_a_list_without_spinning() {
+    let api = FakeApi::start();
+    api.apply(helmrelease("apps", "podinfo", "False", "InstallFailed", FAILED));
+    let env = Env::new(&api, None);
+    let mut c = env.start(Value::Null);
+    wait_connected(&mut c);
+    let text = helmrelease_yaml("apps", "podinfo");
+    let u = c.open(&env.repo().join("podinfo.yaml"), &text);
+    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    let watches = || {
+        api.requests().iter().filter(|r| r.path.ends_with("/helmreleases") && r.query.contains("watch=true")).count()
+    };
+    // from now on every watch of helmreleases sends a garbage line first
+    api.garbage_watch("helmreleases", true);
+    api.set_status("HelmRelease", "apps", "podinfo", json!({"conditions": [condition("Ready", "True", "Ok", "ok")]}));
+    // the change is not lost: the watcher lists again
+    c.wait_diagnostics(&u, |d| !has_code(d, "cluster-not-ready"));
+    let log = c.wait_notification("a log line about the invalid event", |m| {
+        m["method"] == "window/logMessage" && m["params"]["message"].as_str().unwrap().contains("not valid JSON")
+    });
+    assert!(log["params"]["message"].as_str().unwrap().contains("watch event for helmreleases.helm.toolkit.fluxcd.io"));
+    // it backs off instead of re-watching in a loop
+    let before = watches();
+    std::thread::sleep(Duration::from_secs(3));
+    let during = watches() - before;
+    assert!(during <= 6, "{during} watches in 3 s");
+    hover_is_quick(&mut c, &u, &text);
+    // and recovers when the server behaves
+    api.garbage_watch("helmreleases", false);
+    api.set_status(
+        "HelmRelease",
+        "apps",
+        "podinfo",
+        json!({"conditions": [condition("Ready", "False", "UpgradeFailed", "upgrade failed")]}),
+    );
+    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    c.shutdown();
+}
+
+#[test]
+fn a_watch_that_never_sends_is_replaced_and_missed_changes_arrive() {
+    let api = FakeApi::start();
+    api.apply(helmrelease("apps", "podinfo", "False", "InstallFailed", FAILED));
+    api.silent_watches(true);
+    let env = Env::new(&api, None);
+    let mut c = env.start(json!({"cluster": {"requestTimeout": 1, "watchTimeout": 1}}));
+    wait_connected(&mut c);
+    let text = helmrelease_yaml("apps", "podinfo");
+    let u = c.open(&env.repo().join("podinfo.yaml"), &text);
+    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    // the watch is silent: this change only arrives through the re-list
+    let t = Instant::now();
+    api.set_status("HelmRelease", "apps", "podinfo", json!({"conditions": [condition("Ready", "True", "Ok", "ok")]}));
+    hover_is_quick(&mut c, &u, &text);
+    c.wait_diagnostics(&u, |d| !has_code(d, "cluster-not-ready"));
+    assert!(t.elapsed() < Duration::from_secs(6), "took {:?}", t.elapsed());
+    let log = c.wait_notification("a log line about the silent watch", |m| {
+        m["method"] == "window/logMessage" && m["params"]["message"].as_str().unwrap().contains("sent nothing for 2s")
+    });
+    assert!(log["params"]["message"].as_str().unwrap().contains("listing again"), "{log}");
+    c.shutdown();
+}

@@ -30,6 +30,8 @@ pub enum Report {
     AllChanged,
     /// A message for the user (window/showMessage), already redacted.
     Message { error: bool, text: String },
+    /// A line for the output log only (window/logMessage, warning level).
+    Log(String),
 }
 
 pub type Namespaces = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
@@ -46,6 +48,69 @@ pub struct Options {
     pub namespaces: Namespaces,
     /// Initial and maximum reconnection delays.
     pub backoff: (Duration, Duration),
+    /// How long a request (discovery, list, the start of a watch) may take
+    /// before the API server is reported unresponsive.
+    pub request_timeout: Duration,
+    /// The `timeoutSeconds` of each watch; a watch that sends nothing (no
+    /// event, no bookmark, no end) for this plus `request_timeout` is dead.
+    pub watch_timeout: Duration,
+}
+
+impl Options {
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+    /// kubectl's and client-go's reflector's default watch length is 5–10 min; 290 s
+    /// keeps under the 295 s read timeout kube sets.
+    pub const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(290);
+}
+
+/// Runs a request with a deadline: a server that accepts the connection and
+/// never answers is reported, not waited on for kube's 295 s read timeout.
+async fn timed<T>(
+    limit: Duration,
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, kube::Error>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(limit, f).await {
+        Ok(r) => r.map_err(Failure::Kube),
+        Err(_) => {
+            Err(Failure::Timeout(format!("the API server did not answer {what} within {}", human_duration(limit))))
+        }
+    }
+}
+
+fn human_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{:.1}s", d.as_secs_f64()) }
+}
+
+/// A failed request.
+#[derive(Debug)]
+enum Failure {
+    Kube(kube::Error),
+    Timeout(String),
+}
+
+impl Failure {
+    fn code(&self) -> Option<u16> {
+        match self {
+            Failure::Kube(e) => api_code(e),
+            Failure::Timeout(_) => None,
+        }
+    }
+    fn message(&self) -> String {
+        match self {
+            Failure::Kube(e) => api_message(e),
+            Failure::Timeout(m) => m.clone(),
+        }
+    }
+    /// The server answered, but with something that is not the JSON it
+    /// should be: a fault of this resource, not of the connection.
+    fn unreadable(&self) -> bool {
+        matches!(self, Failure::Kube(kube::Error::SerdeError(_)))
+    }
+    /// The connection itself failed (transport error or no answer in time).
+    fn transport(&self) -> bool {
+        self.code().is_none() && !self.unreadable()
+    }
 }
 
 /// The shared handles of a running overlay.
@@ -259,14 +324,15 @@ impl Supervisor {
     /// One connection: discovery, initial lists, then watches until
     /// something breaks.
     async fn connection(&self, client: &kube::Client, delay: &mut Duration, min: Duration) -> Lost {
-        let lost_of = |e: &kube::Error| match api_code(e) {
-            Some(401) => Lost::Unauthorized(api_message(e)),
-            _ => Lost::Transport(api_message(e)),
+        let lost_of = |e: &Failure| match e.code() {
+            Some(401) => Lost::Unauthorized(e.message()),
+            _ => Lost::Transport(e.message()),
         };
-        if let Err(e) = client.list_core_api_versions().await {
+        let limit = self.opts.request_timeout;
+        if let Err(e) = timed(limit, "the version discovery", client.list_core_api_versions()).await {
             return lost_of(&e);
         }
-        let kinds = match discover(client).await {
+        let kinds = match discover(client, limit).await {
             Ok(k) => k,
             Err(e) => return lost_of(&e),
         };
@@ -282,10 +348,11 @@ impl Supervisor {
             s
         };
         // initial lists, concurrently
-        let lists = futures::future::join_all(kinds.iter().map(|k| list_kind(client, k, &namespaces))).await;
+        let lists = futures::future::join_all(kinds.iter().map(|k| list_kind(client, k, &namespaces, limit))).await;
         let mut scopes = Vec::new();
         let mut denied = Vec::new();
         let mut per_ns_kinds = Vec::new();
+        let mut unreadable = Vec::new();
         for (k, r) in kinds.iter().zip(lists) {
             match r {
                 Ok(ListOutcome { scopes: sc, denied: d, per_namespace }) => {
@@ -298,9 +365,10 @@ impl Supervisor {
                     }
                     denied.extend(d);
                 }
-                Err(e) if api_code(&e).is_none() || api_code(&e) == Some(401) => return lost_of(&e),
+                Err(e) if e.unreadable() => unreadable.push(format!("`{}` ({})", k.resource(), e.message())),
+                Err(e) if e.transport() || e.code() == Some(401) => return lost_of(&e),
                 Err(e) => {
-                    tracing::warn!(kind = %k.kind, error = %self.redact(&api_message(&e)), "cluster: list failed")
+                    tracing::warn!(kind = %k.kind, error = %self.redact(&e.message()), "cluster: list failed")
                 }
             }
         }
@@ -308,6 +376,13 @@ impl Supervisor {
             let text = format!(
                 "flux-lsp cluster overlay: missing permission: {}. Objects of these kinds show no cluster status.",
                 denied.join("; ")
+            );
+            self.send(Report::Message { error: false, text: self.redact(&text) });
+        }
+        if !unreadable.is_empty() {
+            let text = format!(
+                "flux-lsp cluster overlay: the API server sent a list that is not valid JSON for {}. Objects of these kinds show no cluster status; the others do.",
+                unreadable.join(", ")
             );
             self.send(Report::Message { error: false, text: self.redact(&text) });
         }
@@ -321,14 +396,14 @@ impl Supervisor {
         };
         let ev_lp = ListParams::default().fields("type=Warning");
         let mut event_scopes = Vec::new();
-        match list_raw(client, &ev_kind, None, &ev_lp).await {
+        match list_raw(client, &ev_kind, None, &ev_lp, limit).await {
             Ok((rv, items)) => {
                 self.cache.replace_events(&items);
                 event_scopes.push((None, rv));
             }
-            Err(e) if api_code(&e) == Some(403) => {
+            Err(e) if e.code() == Some(403) => {
                 for ns in &namespaces {
-                    if let Ok((rv, items)) = list_raw(client, &ev_kind, Some(ns), &ev_lp).await {
+                    if let Ok((rv, items)) = list_raw(client, &ev_kind, Some(ns), &ev_lp, limit).await {
                         for it in &items {
                             self.cache.add_event(it);
                         }
@@ -339,8 +414,8 @@ impl Supervisor {
                     tracing::info!("cluster: no permission to list events; hovers show no events");
                 }
             }
-            Err(e) if api_code(&e).is_none() => return lost_of(&e),
-            Err(e) => tracing::info!(error = %self.redact(&api_message(&e)), "cluster: cannot list events"),
+            Err(e) if e.transport() => return lost_of(&e),
+            Err(e) => tracing::info!(error = %self.redact(&e.message()), "cluster: cannot list events"),
         }
         // connected
         *self.client.lock().unwrap_or_else(|e| e.into_inner()) = Some(client.clone());
@@ -361,6 +436,7 @@ impl Supervisor {
                 tx: self.tx.clone(),
                 lost: lost_tx.clone(),
                 events: false,
+                timeouts: (limit, self.opts.watch_timeout),
             };
             set.spawn(w.run(rv));
         }
@@ -373,6 +449,7 @@ impl Supervisor {
                 tx: self.tx.clone(),
                 lost: lost_tx.clone(),
                 events: true,
+                timeouts: (limit, self.opts.watch_timeout),
             };
             set.spawn(w.run(rv));
         }
@@ -391,7 +468,7 @@ impl Supervisor {
                     for ns in new {
                         known.insert(ns.clone());
                         for k in &per_ns_kinds {
-                            match list_raw(client, k, Some(&ns), &ListParams::default()).await {
+                            match list_raw(client, k, Some(&ns), &ListParams::default(), limit).await {
                                 Ok((rv, items)) => {
                                     let changed = self.cache.replace_scope(&k.group, &k.kind, Some(&ns), &items);
                                     let _ = self.tx.send(Report::Changed(changed));
@@ -403,11 +480,12 @@ impl Supervisor {
                                         tx: self.tx.clone(),
                                         lost: lost_tx.clone(),
                                         events: false,
+                                        timeouts: (limit, self.opts.watch_timeout),
                                     };
                                     set.spawn(w.run(rv));
                                 }
-                                Err(e) if api_code(&e).is_none() => return lost_of(&e),
-                                Err(e) => tracing::info!(kind = %k.kind, ns = %ns, error = %self.redact(&api_message(&e)), "cluster: cannot list"),
+                                Err(e) if e.transport() => return lost_of(&e),
+                                Err(e) => tracing::info!(kind = %k.kind, ns = %ns, error = %self.redact(&e.message()), "cluster: cannot list"),
                             }
                         }
                     }
@@ -418,15 +496,20 @@ impl Supervisor {
 }
 
 /// The Flux kinds the cluster serves (preferred version of each Flux group).
-async fn discover(client: &kube::Client) -> Result<Vec<ServedKind>, kube::Error> {
-    let groups = client.list_api_groups().await?;
+async fn discover(client: &kube::Client, limit: Duration) -> Result<Vec<ServedKind>, Failure> {
+    let groups = timed(limit, "the API group discovery", client.list_api_groups()).await?;
     let mut out = Vec::new();
     for g in groups.groups {
         if !crate::workspace::is_flux_group(&g.name) {
             continue;
         }
         let Some(gv) = g.preferred_version.as_ref().or(g.versions.first()) else { continue };
-        let list = client.list_api_group_resources(&gv.group_version).await?;
+        let list = timed(
+            limit,
+            &format!("the discovery of {}", gv.group_version),
+            client.list_api_group_resources(&gv.group_version),
+        )
+        .await?;
         for r in list.resources {
             if r.name.contains('/') || !r.verbs.iter().any(|v| v == "watch") || !r.verbs.iter().any(|v| v == "list") {
                 continue;
@@ -457,9 +540,12 @@ async fn list_raw(
     k: &ServedKind,
     ns: Option<&str>,
     lp: &ListParams,
-) -> Result<(String, Vec<Value>), kube::Error> {
-    let req = kube::core::Request::new(url_path(k, ns)).list(lp).map_err(kube::Error::BuildRequest)?;
-    let v: Value = client.request(req).await?;
+    limit: Duration,
+) -> Result<(String, Vec<Value>), Failure> {
+    let req =
+        kube::core::Request::new(url_path(k, ns)).list(lp).map_err(|e| Failure::Kube(kube::Error::BuildRequest(e)))?;
+    let what = format!("the list of {}", k.resource());
+    let v: Value = timed(limit, &what, client.request(req)).await?;
     let rv = v.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string();
     let items = match v.get("items") {
         Some(Value::Array(a)) => a.clone(),
@@ -482,17 +568,18 @@ async fn list_kind(
     client: &kube::Client,
     k: &ServedKind,
     namespaces: &BTreeSet<String>,
-) -> Result<ListOutcome, kube::Error> {
+    limit: Duration,
+) -> Result<ListOutcome, Failure> {
     let lp = ListParams::default();
-    match list_raw(client, k, None, &lp).await {
+    match list_raw(client, k, None, &lp, limit).await {
         Ok((rv, items)) => Ok(ListOutcome { scopes: vec![(None, rv, items)], denied: vec![], per_namespace: false }),
-        Err(e) if api_code(&e) == Some(403) && k.namespaced => {
+        Err(e) if e.code() == Some(403) && k.namespaced => {
             let mut out = ListOutcome { scopes: vec![], denied: vec![], per_namespace: true };
             let mut denied_ns = Vec::new();
             for ns in namespaces {
-                match list_raw(client, k, Some(ns), &lp).await {
+                match list_raw(client, k, Some(ns), &lp, limit).await {
                     Ok((rv, items)) => out.scopes.push((Some(ns.clone()), rv, items)),
-                    Err(e) if api_code(&e) == Some(403) => denied_ns.push(ns.clone()),
+                    Err(e) if e.code() == Some(403) => denied_ns.push(ns.clone()),
                     Err(e) => return Err(e),
                 }
             }
@@ -505,18 +592,18 @@ async fn list_kind(
                 out.denied.push(format!(
                     "cannot `list` (nor `watch`) `{}` {where_} (server said: {})",
                     k.resource(),
-                    api_message(&e)
+                    e.message()
                 ));
             }
             Ok(out)
         }
-        Err(e) if api_code(&e) == Some(403) => Ok(ListOutcome {
+        Err(e) if e.code() == Some(403) => Ok(ListOutcome {
             per_namespace: false,
             scopes: vec![],
             denied: vec![format!(
                 "cannot `list` (nor `watch`) `{}` at the cluster scope (server said: {})",
                 k.resource(),
-                api_message(&e)
+                e.message()
             )],
         }),
         Err(e) => Err(e),
@@ -531,6 +618,8 @@ struct Watcher {
     tx: mpsc::UnboundedSender<Report>,
     lost: mpsc::Sender<String>,
     events: bool,
+    /// (request timeout, watch timeout)
+    timeouts: (Duration, Duration),
 }
 
 impl Watcher {
@@ -564,9 +653,9 @@ impl Watcher {
         Ok(())
     }
 
-    async fn relist(&self) -> Result<String, kube::Error> {
+    async fn relist(&self) -> Result<String, Failure> {
         let lp = if self.events { ListParams::default().fields("type=Warning") } else { ListParams::default() };
-        let (rv, items) = list_raw(&self.client, &self.kind, self.ns.as_deref(), &lp).await?;
+        let (rv, items) = list_raw(&self.client, &self.kind, self.ns.as_deref(), &lp, self.timeouts.0).await?;
         let changed = if self.events {
             items.iter().filter_map(|e| self.cache.add_event(e)).collect()
         } else {
@@ -581,9 +670,40 @@ impl Watcher {
     async fn run(self, mut rv: String) {
         let what =
             format!("{}{}", self.kind.resource(), self.ns.as_ref().map(|n| format!(" in {n}")).unwrap_or_default());
+        let (limit, watch_len) = self.timeouts;
+        // a watch that sends nothing, not even its end, for this long is dead
+        let idle = watch_len + limit;
         let mut failures = 0u32;
+        let mut told_unreadable = false;
+        let mut need_relist = false;
+        let backoff = |failures: u32| Duration::from_millis(500) * failures.min(60);
         loop {
-            let mut wp = WatchParams::default().timeout(290);
+            if need_relist {
+                match self.relist().await {
+                    Ok(new_rv) => {
+                        rv = new_rv;
+                        need_relist = false;
+                    }
+                    Err(e) if e.transport() => {
+                        let _ = self.lost.send(format!("listing {what}: {}", e.message())).await;
+                        return;
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        if e.unreadable() && !told_unreadable {
+                            told_unreadable = true;
+                            self.log(format!(
+                                "cluster: the API server sent a list of {what} that is not valid JSON ({}); retrying",
+                                e.message()
+                            ));
+                        }
+                        tracing::warn!(what = %what, error = %e.message(), "cluster: re-list failed");
+                        tokio::time::sleep(backoff(failures)).await;
+                        continue;
+                    }
+                }
+            }
+            let mut wp = WatchParams::default().timeout(watch_len.as_secs().clamp(1, 290) as u32);
             if self.events {
                 wp = wp.fields("type=Warning");
             }
@@ -596,24 +716,24 @@ impl Watcher {
                 }
             };
             req.extensions_mut().insert("watch");
-            let stream = match self.client.request_events::<Value>(req).await {
+            let started = tokio::time::Instant::now();
+            let stream = match timed(limit, &format!("the watch of {what}"), self.client.request_events::<Value>(req))
+                .await
+            {
                 Ok(s) => s,
-                Err(e) if api_code(&e) == Some(410) => match self.relist_or_lost(&what).await {
-                    Some(new_rv) => {
-                        rv = new_rv;
-                        continue;
-                    }
-                    None => return,
-                },
-                Err(e) if api_code(&e).is_none() => {
-                    let _ = self.lost.send(format!("watching {what}: {}", api_message(&e))).await;
+                Err(e) if e.code() == Some(410) => {
+                    need_relist = true;
+                    continue;
+                }
+                Err(e) if e.transport() => {
+                    let _ = self.lost.send(format!("watching {what}: {}", e.message())).await;
                     return;
                 }
-                Err(e) if api_code(&e) == Some(403) => {
+                Err(e) if e.code() == Some(403) => {
                     // listed but not watchable: the status stays as listed
                     let text = format!(
                         "flux-lsp cluster overlay: missing permission: cannot `watch` `{what}`; its status will not update (server said: {})",
-                        api_message(&e)
+                        e.message()
                     );
                     tracing::warn!(what = %what, "cluster: watch forbidden");
                     let _ = self.tx.send(Report::Message { error: false, text });
@@ -621,53 +741,79 @@ impl Watcher {
                 }
                 Err(e) => {
                     failures += 1;
-                    tracing::warn!(what = %what, error = %api_message(&e), "cluster: watch refused");
-                    tokio::time::sleep(Duration::from_millis(500) * failures.min(60)).await;
+                    tracing::warn!(what = %what, error = %e.message(), "cluster: watch refused");
+                    tokio::time::sleep(backoff(failures)).await;
                     continue;
                 }
             };
             let mut stream = std::pin::pin!(stream);
-            let mut expired = false;
-            while let Some(ev) = stream.next().await {
+            let mut delivered = false;
+            loop {
+                let next = match tokio::time::timeout(idle, stream.next()).await {
+                    Ok(n) => n,
+                    Err(_) => {
+                        // events may have been lost while it was silent
+                        self.log(format!(
+                            "cluster: the watch of {what} sent nothing for {}; listing again",
+                            human_duration(idle)
+                        ));
+                        need_relist = true;
+                        break;
+                    }
+                };
+                let Some(ev) = next else {
+                    // the watch ended (its timeout): resume from `rv`, unless
+                    // the server ends every watch at once
+                    if !delivered && started.elapsed() < Duration::from_secs(1) {
+                        failures += 1;
+                        tokio::time::sleep(backoff(failures)).await;
+                    }
+                    break;
+                };
+                delivered = true;
                 match ev {
                     Ok(ev) => match self.apply(ev, &mut rv) {
                         Ok(()) => failures = 0,
                         Err(410) => {
                             tracing::info!(what = %what, "cluster: watch expired (410 Gone): listing again");
-                            expired = true;
+                            need_relist = true;
                             break;
                         }
                         Err(code) => {
                             tracing::warn!(what = %what, code, "cluster: watch error event");
                             failures += 1;
-                            tokio::time::sleep(Duration::from_millis(500) * failures.min(60)).await;
+                            tokio::time::sleep(backoff(failures)).await;
                             break;
                         }
                     },
                     Err(e) => {
-                        // a broken stream: the next watch call tells whether the server is gone
-                        tracing::info!(what = %what, error = %api_message(&e), "cluster: watch stream broke");
+                        let e = Failure::Kube(e);
+                        if e.unreadable() {
+                            // what the event said is lost: list again, and
+                            // back off in case every watch does this
+                            failures += 1;
+                            if !told_unreadable {
+                                told_unreadable = true;
+                                self.log(format!(
+                                    "cluster: the API server sent a watch event for {what} that is not valid JSON ({}); listing again",
+                                    e.message()
+                                ));
+                            }
+                            need_relist = true;
+                            tokio::time::sleep(backoff(failures)).await;
+                        } else {
+                            // a broken stream: the next watch call tells whether the server is gone
+                            tracing::info!(what = %what, error = %e.message(), "cluster: watch stream broke");
+                        }
                         break;
                     }
-                }
-            }
-            if expired {
-                match self.relist_or_lost(&what).await {
-                    Some(new_rv) => rv = new_rv,
-                    None => return,
                 }
             }
         }
     }
 
-    /// Re-lists after 410 Gone; None (after reporting) when the server is gone.
-    async fn relist_or_lost(&self, what: &str) -> Option<String> {
-        match self.relist().await {
-            Ok(rv) => Some(rv),
-            Err(e) => {
-                let _ = self.lost.send(format!("listing {what}: {}", api_message(&e))).await;
-                None
-            }
-        }
+    fn log(&self, line: String) {
+        tracing::warn!("{line}");
+        let _ = self.tx.send(Report::Log(line));
     }
 }

@@ -1147,6 +1147,8 @@ impl Server {
                 context: settings.context.clone(),
                 namespaces,
                 backoff: (std::time::Duration::from_millis(500), std::time::Duration::from_secs(30)),
+                request_timeout: settings.request_timeout(),
+                watch_timeout: settings.watch_timeout(),
             },
             tx,
         );
@@ -1265,6 +1267,16 @@ async fn cluster_consumer(server: Server, mut rx: tokio::sync::mpsc::UnboundedRe
                     let ty = if error { lsp::MessageType::ERROR } else { lsp::MessageType::WARNING };
                     server.client.log_message(ty, &text).await;
                     server.client.show_message(ty, text).await;
+                }
+                Report::Log(line) => {
+                    let line = {
+                        let st = lock(&server.state);
+                        match st.cluster.as_ref().and_then(|c| c.rt.as_ref()) {
+                            Some(rt) => rt.redact(&line),
+                            None => line,
+                        }
+                    };
+                    server.client.log_message(lsp::MessageType::WARNING, line).await;
                 }
                 Report::Status { state, context, message } => {
                     all = true;

@@ -14,11 +14,49 @@ pub struct ClusterSettings {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub read_only: bool,
+    /// `cluster.requestTimeout`, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// `cluster.watchTimeout`, in milliseconds.
+    pub watch_timeout_ms: u64,
 }
 
 impl Default for ClusterSettings {
     fn default() -> Self {
-        Self { enabled: true, kubeconfig: None, context: None, read_only: false }
+        use crate::cluster::runtime::Options;
+        Self {
+            enabled: true,
+            kubeconfig: None,
+            context: None,
+            read_only: false,
+            request_timeout_ms: Options::DEFAULT_REQUEST_TIMEOUT.as_millis() as u64,
+            watch_timeout_ms: Options::DEFAULT_WATCH_TIMEOUT.as_millis() as u64,
+        }
+    }
+}
+
+impl ClusterSettings {
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.request_timeout_ms)
+    }
+    pub fn watch_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.watch_timeout_ms)
+    }
+}
+
+/// A duration setting in seconds (fractions allowed) within `range`.
+fn seconds(v: &Value, key: &str, range: (f64, f64), warnings: &mut Vec<String>) -> Option<u64> {
+    let x = v.pointer(key)?;
+    match x.as_f64() {
+        Some(s) if s >= range.0 && s <= range.1 => Some((s * 1000.0).round() as u64),
+        _ => {
+            warnings.push(format!(
+                "{}: expected a number of seconds from {} to {}, got {x}",
+                key.trim_start_matches('/').replace('/', "."),
+                range.0,
+                range.1
+            ));
+            None
+        }
     }
 }
 
@@ -71,6 +109,12 @@ pub fn parse(v: &Value) -> Settings {
     if let Some(b) = v.pointer("/cluster/readOnly").and_then(Value::as_bool) {
         s.cluster.read_only = b;
     }
+    if let Some(ms) = seconds(v, "/cluster/requestTimeout", (0.1, 600.0), &mut s.warnings) {
+        s.cluster.request_timeout_ms = ms;
+    }
+    if let Some(ms) = seconds(v, "/cluster/watchTimeout", (1.0, 290.0), &mut s.warnings) {
+        s.cluster.watch_timeout_ms = ms;
+    }
     s
 }
 
@@ -90,5 +134,16 @@ mod tests {
         assert_eq!(s.config.max_file_size, 10);
         assert!(!s.cluster.enabled && s.cluster.read_only);
         assert_eq!(s.warnings.len(), 1);
+    }
+
+    #[test]
+    fn cluster_timeouts_are_seconds_and_bad_ones_are_reported() {
+        let s = parse(&serde_json::json!({"cluster": {"requestTimeout": 1.5, "watchTimeout": 2}}));
+        assert_eq!(s.cluster.request_timeout(), std::time::Duration::from_millis(1500));
+        assert_eq!(s.cluster.watch_timeout(), std::time::Duration::from_secs(2));
+        let s = parse(&serde_json::json!({"cluster": {"requestTimeout": "soon", "watchTimeout": 900}}));
+        assert_eq!(s.cluster, ClusterSettings::default());
+        assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+        assert!(s.warnings[1].starts_with("cluster.watchTimeout: expected a number of seconds from 1 to 290"));
     }
 }

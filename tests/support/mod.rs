@@ -14,7 +14,11 @@
 //! - GET and merge PATCH (`application/merge-patch+json`, RFC 7386) of one
 //!   object, bumping `metadata.generation` when the spec changes;
 //! - 401 (bearer token) and 403 `Status` objects like the real server's;
-//! - every request is recorded, with its body.
+//! - every request is recorded, with its body;
+//! - faults: slow answers ([`FakeApi::set_delay`]), lists and watch events
+//!   that are not valid JSON ([`FakeApi::garbage_list`],
+//!   [`FakeApi::garbage_watch`]), watches that never send anything
+//!   ([`FakeApi::silent_watches`]).
 //!
 //! Tests write a kubeconfig pointing at it ([`FakeApi::kubeconfig`]) and run
 //! the real binary through `tests/common`.
@@ -120,6 +124,15 @@ struct World {
     requests: Vec<Recorded>,
     bookmark_every: Duration,
     uid: u64,
+    /// Every request waits this long before it is answered.
+    delay: Duration,
+    /// Plurals whose lists answer 200 with a truncated JSON body.
+    garbage_lists: Vec<String>,
+    /// Plurals whose watches send a line of invalid JSON at the start and
+    /// before every event.
+    garbage_watches: Vec<String>,
+    /// Watches send their headers and then nothing, and never end.
+    silent_watches: bool,
 }
 
 pub struct FakeApi {
@@ -163,6 +176,10 @@ impl FakeApi {
             requests: Vec::new(),
             bookmark_every: Duration::from_millis(500),
             uid: 0,
+            delay: Duration::ZERO,
+            garbage_lists: Vec::new(),
+            garbage_watches: Vec::new(),
+            silent_watches: false,
         }));
         let (bus, _) = broadcast::channel(65536);
         let (w, b) = (world.clone(), bus.clone());
@@ -224,6 +241,35 @@ impl FakeApi {
 
     pub fn set_bookmark_interval(&self, d: Duration) {
         lock(&self.world).bookmark_every = d;
+    }
+
+    /// Every request from now on is answered after `d`.
+    pub fn set_delay(&self, d: Duration) {
+        lock(&self.world).delay = d;
+    }
+
+    /// Lists of `plural` answer with a body that is not valid JSON (or valid again).
+    pub fn garbage_list(&self, plural: &str, on: bool) {
+        let mut w = lock(&self.world);
+        w.garbage_lists.retain(|p| p != plural);
+        if on {
+            w.garbage_lists.push(plural.to_string());
+        }
+    }
+
+    /// Watches of `plural` send a line of invalid JSON at their start and
+    /// before every event (or stop doing so).
+    pub fn garbage_watch(&self, plural: &str, on: bool) {
+        let mut w = lock(&self.world);
+        w.garbage_watches.retain(|p| p != plural);
+        if on {
+            w.garbage_watches.push(plural.to_string());
+        }
+    }
+
+    /// Watches started from now on send their headers and then nothing.
+    pub fn silent_watches(&self, on: bool) {
+        lock(&self.world).silent_watches = on;
     }
 
     /// Creates or replaces an object (status included). Returns its resourceVersion.
@@ -481,6 +527,27 @@ async fn respond(s: &mut TcpStream, code: u16, body: &Value) -> std::io::Result<
     s.flush().await
 }
 
+async fn respond_raw(s: &mut TcpStream, code: u16, body: &str) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {code} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        reason_phrase(code),
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await?;
+    s.write_all(body.as_bytes()).await?;
+    s.flush().await
+}
+
+/// A watch line that is not JSON (a syntax error, not a truncation: kube
+/// skips a truncated last line silently).
+const GARBAGE_EVENT: &str = "{\"type\": \"MODIFIED\", \"object\": {\"kind\": ]}";
+
+async fn chunk_raw(s: &mut TcpStream, line: &str) -> std::io::Result<()> {
+    let line = format!("{line}\n");
+    s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes()).await?;
+    s.flush().await
+}
+
 async fn chunk(s: &mut TcpStream, v: &Value) -> std::io::Result<()> {
     let line = format!("{v}\n");
     s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes()).await?;
@@ -544,6 +611,10 @@ async fn serve_conn(sock: TcpStream, world: Arc<Mutex<World>>, bus: broadcast::S
                 authorization: req.headers.get("authorization").cloned(),
                 body: body.clone(),
             });
+        }
+        let delay = lock(&world).delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
         let keep = handle(&mut r, &req, body, &world, &bus).await?;
         if !keep {
@@ -683,6 +754,11 @@ async fn handle(
         return Ok(true);
     }
     match verb {
+        "list" if lock(world).garbage_lists.contains(&plural) => {
+            let body = format!("{{\"kind\":\"{}List\",\"items\":[{{\"metadata\":{{\"name\":", res.kind);
+            respond_raw(s, 200, &body).await?;
+            Ok(true)
+        }
         "list" => {
             let list = {
                 let w = lock(world);
@@ -783,6 +859,20 @@ async fn watch_stream(
             && field_match(sel.as_ref(), &e.object)
     };
     // subscribe before reading history, under the lock: no event is missed
+    let garbage = || lock(world).garbage_watches.contains(&res.plural);
+    if lock(world).silent_watches {
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").await?;
+        s.flush().await?;
+        // nothing more, ever: until the server goes away or the client hangs up
+        let mut rx = bus.subscribe();
+        let mut probe = [0u8; 1];
+        loop {
+            tokio::select! {
+                m = rx.recv() => if let Ok(Bus::Cut) = m { return Ok(false) },
+                n = s.peek(&mut probe) => if n.unwrap_or(0) == 0 { return Ok(false) },
+            }
+        }
+    }
     let (mut rx, replay, expired, every, mut seen) = {
         let w = lock(world);
         let rx = bus.subscribe();
@@ -818,6 +908,9 @@ async fn watch_stream(
         return Ok(true);
     }
     let mut last = from;
+    if garbage() {
+        chunk_raw(s, GARBAGE_EVENT).await?;
+    }
     for e in replay {
         chunk(s, &event_json(&e)).await?;
         last = last.max(e.rv);
@@ -831,6 +924,9 @@ async fn watch_stream(
                 Ok(Bus::Event(e)) => {
                     seen = seen.max(e.rv);
                     if e.rv > last && matches(&e) {
+                        if garbage() {
+                            chunk_raw(s, GARBAGE_EVENT).await?;
+                        }
                         chunk(s, &event_json(&e)).await?;
                         last = e.rv;
                     }
