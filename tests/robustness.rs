@@ -216,3 +216,159 @@ fn protocol_abuse_is_answered_or_ignored() {
     assert_responsive(&mut c, &u);
     c.shutdown();
 }
+
+/// Reads one LSP frame from `r`; None at end of output.
+fn read_frame(r: &mut impl std::io::BufRead) -> Option<Value> {
+    let mut len = 0usize;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let l = line.trim();
+        if l.is_empty() {
+            break;
+        }
+        if let Some(v) = l.strip_prefix("Content-Length:") {
+            len = v.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+fn proc_status(pid: u32, field: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+}
+
+#[test]
+fn a_client_that_stops_reading_does_not_grow_the_server_and_loses_no_answer() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    const FIELDS: usize = 300;
+    const EDITS: i32 = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo.yaml");
+    let text = |v: i32| {
+        let mut t = String::from(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: r\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://example.com/r\n",
+        );
+        for i in 0..FIELDS {
+            // long names: each publish is ~140 KB
+            t.push_str(&format!("  unknown{v}x{i}{}: 1\n", "y".repeat(80)));
+        }
+        t
+    };
+    std::fs::write(&path, text(0)).unwrap();
+    let mut child = Command::new(common::bin())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .env("FLUX_LSP_LOG", "info")
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let send = |w: &mut std::process::ChildStdin, v: Value| {
+        w.write_all(&common::frame(&v.to_string())).unwrap();
+    };
+    let root = common::uri(dir.path());
+    let u = common::uri(&path);
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"processId": null, "rootUri": root,
+            "capabilities": {}, "workspaceFolders": [{"uri": root, "name": "w"}]}}),
+    );
+    while read_frame(&mut out).and_then(|m| m.get("id").cloned()) != Some(json!(0)) {}
+    send(&mut stdin, json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+    // from here on, nothing is read until everything is sent and handled
+    let writer = std::thread::spawn(move || {
+        send(
+            &mut stdin,
+            json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument":
+                {"uri": u, "languageId": "yaml", "version": 0, "text": text(0)}}}),
+        );
+        for v in 1..=EDITS {
+            send(
+                &mut stdin,
+                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                    "textDocument": {"uri": u, "version": v}, "contentChanges": [{"text": text(v)}]}}),
+            );
+            if v % 10 == 0 {
+                send(
+                    &mut stdin,
+                    json!({"jsonrpc": "2.0", "id": v, "method": "textDocument/hover", "params": {
+                        "textDocument": {"uri": u}, "position": {"line": 6, "character": 3}}}),
+                );
+            }
+        }
+        stdin
+    });
+    let stdin = writer.join().unwrap();
+    // wait until the server has handled it all (its CPU time stops moving)
+    let mut last = cpu_ticks(pid);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        std::thread::sleep(Duration::from_millis(700));
+        let now = cpu_ticks(pid);
+        if now == last || Instant::now() > deadline {
+            break;
+        }
+        last = now;
+    }
+    let peak_kib = proc_status(pid, "VmHWM:");
+    // kept, the 400 publishes (~140 KB each) would add ~55 MB
+    assert!(peak_kib < 60 * 1024, "peak RSS {peak_kib} KiB while the client was not reading");
+    // the client reads again: every hover answered, the newest diagnostics there
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut msgs = Vec::new();
+        while let Some(m) = read_frame(&mut out) {
+            if m["id"] == 999_999 {
+                let _ = tx.send(());
+            }
+            msgs.push(m);
+        }
+        msgs
+    });
+    let mut stdin = stdin;
+    send(&mut stdin, json!({"jsonrpc": "2.0", "id": 999_999, "method": "shutdown"}));
+    rx.recv_timeout(Duration::from_secs(20)).expect("the shutdown answer");
+    send(&mut stdin, json!({"jsonrpc": "2.0", "method": "exit"}));
+    drop(stdin);
+    let msgs = reader.join().unwrap();
+    eprintln!("peak RSS {peak_kib} KiB while not reading; {} messages once reading again", msgs.len());
+    let _ = child.wait();
+    let answered: Vec<i64> = msgs
+        .iter()
+        .filter(|m| m.get("method").is_none())
+        .filter_map(|m| m["id"].as_i64())
+        .filter(|id| *id != 999_999)
+        .collect();
+    assert_eq!(answered, (1..=EDITS / 10).map(|i| i64::from(i * 10)).collect::<Vec<_>>());
+    for m in msgs.iter().filter(|m| m.get("method").is_none() && m["id"] != 999_999) {
+        assert!(m["result"]["contents"]["value"].as_str().unwrap_or("").contains("interval"), "{m}");
+    }
+    let publishes: Vec<&Value> = msgs.iter().filter(|m| m["method"] == "textDocument/publishDiagnostics").collect();
+    let newest = publishes.last().expect("diagnostics");
+    assert_eq!(newest["params"]["version"], EDITS);
+    let d = newest["params"]["diagnostics"].as_array().unwrap();
+    assert_eq!(d.len(), FIELDS, "{newest}");
+    assert!(d[0]["message"].as_str().unwrap().contains(&format!("unknown{EDITS}x0")), "{}", d[0]);
+    assert!(publishes.len() < 100, "{} publishes were queued, not coalesced", publishes.len());
+}

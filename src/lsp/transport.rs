@@ -6,9 +6,23 @@
 //! ones itself with a JSON-RPC error, and passes only well-formed messages on.
 //! Output frames from the service and our own error replies are interleaved
 //! at frame boundaries only.
+//!
+//! The output side is a bounded queue, for a client that stops reading:
+//! queued diagnostics for a document are replaced by newer ones, log
+//! messages are dropped (and counted) once the queue is backed up, and past
+//! [`HARD_LIMIT`] queued bytes the input is no longer read, so the client
+//! feels back-pressure instead of the server growing without bound.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
+
+/// Queued bytes above which log messages are dropped.
+pub const SOFT_LIMIT: usize = 1 << 20;
+/// Queued bytes above which input is not read until the client reads.
+pub const HARD_LIMIT: usize = 64 << 20;
 
 /// Largest message accepted (a whole-document change of a 50 MB file fits).
 pub const MAX_FRAME: usize = 256 * 1024 * 1024;
@@ -91,21 +105,171 @@ fn validate(body: &[u8]) -> Result<(), (i64, String, serde_json::Value)> {
     Ok(())
 }
 
+/// What the queue needs to know of an outgoing message.
+#[derive(Debug, PartialEq)]
+enum Kind {
+    /// `textDocument/publishDiagnostics` for this URI: newer replaces older.
+    Diagnostics(String),
+    /// `window/logMessage`: may be dropped when backed up.
+    Log,
+    Other,
+}
+
+fn classify(body: &[u8]) -> Kind {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        uri: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Head {
+        method: Option<String>,
+        id: Option<serde::de::IgnoredAny>,
+        params: Option<Params>,
+    }
+    let Ok(h) = serde_json::from_slice::<Head>(body) else { return Kind::Other };
+    if h.id.is_some() {
+        return Kind::Other; // a request to the client or a response
+    }
+    match (h.method.as_deref(), h.params.and_then(|p| p.uri)) {
+        (Some("textDocument/publishDiagnostics"), Some(uri)) => Kind::Diagnostics(uri),
+        (Some("window/logMessage"), _) => Kind::Log,
+        _ => Kind::Other,
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    frames: VecDeque<(Kind, Vec<u8>)>,
+    bytes: usize,
+    dropped_logs: u64,
+    closed: bool,
+}
+
+/// The outgoing side: frames wait here until the writer can send them.
+#[derive(Default)]
+struct Outbox {
+    q: Mutex<Queue>,
+    /// Wakes the writer.
+    ready: Notify,
+    /// Wakes the reader waiting for room.
+    room: Notify,
+}
+
+impl Outbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.q.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues one message body.
+    fn push(&self, body: Vec<u8>) {
+        let kind = classify(&body);
+        let frame = encode(&body);
+        {
+            let mut q = self.lock();
+            match &kind {
+                Kind::Diagnostics(uri) => {
+                    if let Some(slot) = q.frames.iter_mut().find(|(k, _)| matches!(k, Kind::Diagnostics(u) if u == uri))
+                    {
+                        let old = std::mem::replace(&mut slot.1, frame);
+                        let new_len = slot.1.len();
+                        q.bytes = q.bytes - old.len() + new_len;
+                        return;
+                    }
+                }
+                Kind::Log if q.bytes > SOFT_LIMIT => {
+                    q.dropped_logs += 1;
+                    return;
+                }
+                _ => {}
+            }
+            q.bytes += frame.len();
+            q.frames.push_back((kind, frame));
+        }
+        self.ready.notify_one();
+    }
+
+    /// Waits until the queue has room for more input to be read.
+    async fn wait_for_room(&self) {
+        loop {
+            let notified = self.room.notified();
+            {
+                let q = self.lock();
+                if q.bytes <= HARD_LIMIT || q.closed {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// The next frame to write; None once closed and empty.
+    async fn pop(&self) -> Option<Vec<u8>> {
+        loop {
+            let notified = self.ready.notified();
+            {
+                let mut q = self.lock();
+                if let Some((_, f)) = q.frames.pop_front() {
+                    q.bytes -= f.len();
+                    if q.frames.is_empty() && q.dropped_logs > 0 {
+                        let n = std::mem::take(&mut q.dropped_logs);
+                        let note = serde_json::json!({"jsonrpc": "2.0", "method": "window/logMessage", "params": {
+                            "type": 2,
+                            "message": format!("flux-lsp: {n} log message(s) dropped while the client was not reading")
+                        }});
+                        let nf = encode(note.to_string().as_bytes());
+                        q.bytes += nf.len();
+                        q.frames.push_back((Kind::Log, nf));
+                    }
+                    drop(q);
+                    self.room.notify_one();
+                    return Some(f);
+                }
+                if q.closed {
+                    return None;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_one();
+        self.room.notify_one();
+    }
+}
+
+/// Waits, at most `limit`, until every queued frame is written (at exit).
+pub struct Drain(Arc<Outbox>, tokio::task::JoinHandle<()>);
+
+impl Drain {
+    /// The service's output has ended (it was dropped): the queue closes
+    /// when its last frame is read, and the writer ends when it is written.
+    pub async fn wait(self, limit: std::time::Duration) {
+        let _ = tokio::time::timeout(limit, self.1).await;
+        self.0.close();
+    }
+}
+
 /// Runs the guard: `input` is the real stdin, `output` the real stdout;
-/// returns the (reader, writer) pair to hand to `tower_lsp_server::Server`.
-pub fn guard<I, O>(input: I, output: O) -> (tokio::io::DuplexStream, tokio::io::DuplexStream)
+/// returns the (reader, writer) pair to hand to `tower_lsp_server::Server`,
+/// and a [`Drain`] to flush what is queued when the server ends.
+pub fn guard<I, O>(input: I, output: O) -> (tokio::io::DuplexStream, tokio::io::DuplexStream, Drain)
 where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
 {
     let (svc_in, mut feed) = tokio::io::duplex(1 << 20);
     let (svc_out, from_svc) = tokio::io::duplex(1 << 20);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let outbox = Arc::new(Outbox::default());
     // input side
-    let err_tx = tx.clone();
+    let err_out = outbox.clone();
     tokio::spawn(async move {
         let mut r = BufReader::new(input);
-        while let Ok(Some(body)) = read_frame(&mut r).await {
+        loop {
+            // a client that does not read what we write is not read either
+            err_out.wait_for_room().await;
+            let Ok(Some(body)) = read_frame(&mut r).await else { break };
             match validate(&body) {
                 Ok(()) => {
                     if feed.write_all(&encode(&body)).await.is_err() {
@@ -116,37 +280,87 @@ where
                     tracing::warn!(code, %message, "refused a malformed JSON-RPC message");
                     let reply =
                         serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
-                    let _ = err_tx.send(encode(reply.to_string().as_bytes()));
+                    err_out.push(reply.to_string().into_bytes());
                 }
             }
         }
         // end of input: closing the feed lets the service see EOF and stop
         let _ = feed.shutdown().await;
     });
-    // service output → channel, frame by frame
+    // service output → queue, frame by frame
+    let svc_out_box = outbox.clone();
     tokio::spawn(async move {
         let mut r = BufReader::new(from_svc);
         while let Ok(Some(body)) = read_frame(&mut r).await {
-            if tx.send(encode(&body)).is_err() {
-                break;
-            }
+            svc_out_box.push(body);
         }
+        svc_out_box.close();
     });
     // one writer to the real output
-    tokio::spawn(async move {
+    let writer_box = outbox.clone();
+    let writer = tokio::spawn(async move {
+        let outbox = writer_box;
         let mut out = output;
-        while let Some(frame) = rx.recv().await {
+        while let Some(frame) = outbox.pop().await {
             if out.write_all(&frame).await.is_err() || out.flush().await.is_err() {
                 break;
             }
         }
+        // the client is gone: stop holding input back
+        outbox.close();
     });
-    (svc_in, svc_out)
+    (svc_in, svc_out, Drain(outbox, writer))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn diag(uri: &str, version: i32) -> Vec<u8> {
+        serde_json::json!({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
+            "params": {"uri": uri, "version": version, "diagnostics": []}})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_backed_up_queue_keeps_the_newest_diagnostics_per_document_and_every_response() {
+        let o = Outbox::default();
+        for v in 0..1000 {
+            o.push(diag("file:///a.yaml", v));
+            o.push(diag("file:///b.yaml", v));
+            o.push(format!(r#"{{"jsonrpc":"2.0","id":{v},"result":null}}"#).into_bytes());
+        }
+        let q = o.lock();
+        assert_eq!(q.frames.len(), 1002);
+        let a = q.frames.iter().find(|(k, _)| *k == Kind::Diagnostics("file:///a.yaml".into())).unwrap();
+        assert!(String::from_utf8_lossy(&a.1).contains("\"version\":999"));
+        assert_eq!(q.bytes, q.frames.iter().map(|f| f.1.len()).sum::<usize>());
+    }
+
+    #[test]
+    fn logs_are_dropped_only_when_backed_up_and_the_drop_is_reported() {
+        let o = Outbox::default();
+        let log = |i: usize| {
+            serde_json::json!({"jsonrpc": "2.0", "method": "window/logMessage", "params": {"type": 3, "message": format!("{i} {}", "x".repeat(1000))}})
+                .to_string()
+                .into_bytes()
+        };
+        for i in 0..5000 {
+            o.push(log(i));
+        }
+        let kept = o.lock().frames.len();
+        assert!((900..1100).contains(&kept), "{kept}");
+        assert!(o.lock().bytes <= SOFT_LIMIT + 2000);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mut last = Vec::new();
+        for _ in 0..=kept {
+            last = rt.block_on(o.pop()).unwrap();
+        }
+        let text = String::from_utf8(last).unwrap();
+        assert!(text.contains(&format!("{} log message(s) dropped", 5000 - kept)), "{text}");
+        assert_eq!(o.lock().bytes, 0);
+    }
 
     #[test]
     fn validates_messages() {

@@ -247,14 +247,19 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// (case-insensitive equality always counts).
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lw = word.to_ascii_lowercase();
+    let len = word.chars().count();
+    let limit = match len {
+        0..=3 => 1,
+        4..=7 => 2,
+        _ => 3,
+    };
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
+        // the distance is at least the difference in length
+        if c.chars().count().abs_diff(len) > limit {
+            continue;
+        }
         let d = if c.to_ascii_lowercase() == lw { 0 } else { edit_distance(&lw, &c.to_ascii_lowercase()) };
-        let limit = match word.chars().count() {
-            0..=3 => 1,
-            4..=7 => 2,
-            _ => 3,
-        };
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }

@@ -1077,33 +1077,13 @@ pub fn parse_marker(comment: &str, base: usize) -> Option<ImageMarker> {
     })
 }
 
-/// One-letter edits between two names (Levenshtein distance, capped).
+/// Edits between two names (with transpositions), capped at 3: callers
+/// only ask whether a name is one edit away.
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > 2 {
+    if a.chars().count().abs_diff(b.chars().count()) > 2 {
         return 3;
     }
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, c) in d[0].iter_mut().enumerate() {
-        *c = j;
-    }
-    for i in 1..=n {
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            // a transposition counts as one edit
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[n][m]
+    crate::schema::values::edit_distance(a, b).min(3)
 }
 
 #[cfg(test)]
