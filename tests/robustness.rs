@@ -372,3 +372,84 @@ fn a_client_that_stops_reading_does_not_grow_the_server_and_loses_no_answer() {
     assert!(d[0]["message"].as_str().unwrap().contains(&format!("unknown{EDITS}x0")), "{}", d[0]);
     assert!(publishes.len() < 100, "{} publishes were queued, not coalesced", publishes.len());
 }
+
+/// Every file under `dir` with a digest of its bytes.
+fn tree_digest(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
+    use std::hash::{Hash, Hasher};
+    let mut out: Vec<_> = common::walk(dir)
+        .into_iter()
+        .map(|p| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            std::fs::read(&p).unwrap_or_default().hash(&mut h);
+            (p, h.finish())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_server_executes_nothing_from_the_workspace_and_writes_no_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    let marker = dir.path().join("EXECUTED");
+    let w = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // an executable that leaves a marker, reachable every way a tool might run one
+    let script = w("plugin.sh", &format!("#!/bin/sh\ntouch '{}'\n", marker.display()));
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for hook in ["post-checkout", "pre-commit", "fsmonitor-watchman"] {
+        let h = w(&format!(".git/hooks/{hook}"), &std::fs::read_to_string(&script).unwrap());
+        std::fs::set_permissions(&h, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    w(".git/HEAD", "ref: refs/heads/main\n");
+    w(".git/config", &format!("[core]\n\tfsmonitor = {}\n\thooksPath = .git/hooks\n", script.display()));
+    w(
+        "kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - app.yaml\ngenerators:\n  - gen.yaml\n",
+    );
+    w(
+        "gen.yaml",
+        "apiVersion: example.com/v1\nkind: Generator\nmetadata:\n  name: gen\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ./plugin.sh\n",
+    );
+    let app = "apiVersion: kustomize.toolkit.fluxcd.io/v1beta2\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./plugin.sh\n  prune: true\n  patchesStrategicMerge:\n    - $(./plugin.sh)\n  sourceRef:\n    kind: GitRepository\n    name: \"`./plugin.sh`\"\n  postBuild:\n    substitute:\n      cmd: \"$(sh ./plugin.sh)\"\n";
+    let app_path = w("app.yaml", app);
+    let before = tree_digest(&root);
+    let mut c = start(&root);
+    let u = c.open(&app_path, app);
+    let diags = c.wait_diagnostics(&u, |d| d.iter().any(|x| x["code"] == "removed-api-version"));
+    let tdoc = json!({"uri": u});
+    let everywhere: Vec<(u32, u32)> = (0..18).flat_map(|l| [(l, 2), (l, 12)]).collect();
+    for (line, character) in everywhere {
+        let pos = json!({"line": line, "character": character});
+        let _ = c.request("textDocument/hover", json!({"textDocument": tdoc, "position": pos}));
+        let _ = c.request("textDocument/completion", json!({"textDocument": tdoc, "position": pos}));
+        let _ = c.request("textDocument/definition", json!({"textDocument": tdoc, "position": pos}));
+        let _ = c.request("textDocument/rename", json!({"textDocument": tdoc, "position": pos, "newName": "x"}));
+    }
+    let range = json!({"start": {"line": 0, "character": 0}, "end": {"line": 18, "character": 0}});
+    let actions = c
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": tdoc, "range": range, "context": {"diagnostics": diags}}),
+        )
+        .unwrap();
+    assert!(actions.as_array().is_some_and(|a| !a.is_empty()), "the migration is offered: {actions}");
+    let _ = c.request("textDocument/codeLens", json!({"textDocument": tdoc}));
+    let _ = c.request("textDocument/documentLink", json!({"textDocument": tdoc}));
+    let _ = c.request("workspace/symbol", json!({"query": "plugin"}));
+    c.notify("textDocument/didSave", json!({"textDocument": tdoc}));
+    assert_responsive(&mut c, &u);
+    c.shutdown();
+    // and the CLI without --fix
+    let out = std::process::Command::new(common::bin()).arg("check").arg(&root).output().unwrap();
+    // warnings only (the removed version, the unresolved source): exit 0
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!marker.exists(), "something from the workspace was executed");
+    assert_eq!(tree_digest(&root), before, "the workspace changed on disk");
+}
