@@ -74,6 +74,40 @@ fn main() {
     for n in [100, 1000, 10000] {
         keystrokes(n, rounds(if n == 10000 { 60 } else { 200 }), None);
     }
+    // 3. typing a whole new object at the end (what other documents see of
+    //    the file changes with most keystrokes: the cross-file model is rebuilt)
+    for n in [100, 1000, 10000] {
+        typing_new_object(n, if full { usize::MAX } else { 3 });
+    }
+}
+
+const TYPED: &str = "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: typed\n  namespace: apps\nspec:\n  interval: 5m\n  url: https://github.com/example/typed\n  ref:\n    branch: main\n";
+
+fn typing_new_object(objects: usize, max: usize) {
+    let text = generated_file(objects);
+    let path = PathBuf::from("/bench/big.yaml");
+    let mut ws = Workspace::default();
+    let mut doc = Document::new(&text, 1);
+    ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
+    std::hint::black_box(file_diagnostics(&ws.analysis(), ws.file(&path).unwrap()));
+    let (mut line, mut col) = (text.lines().count() as u32, 0u32);
+    let mut times = Vec::new();
+    for (i, ch) in TYPED.chars().take(max).enumerate() {
+        let edit = TextEdit { range: Some((LineCol { line, col }, LineCol { line, col })), text: ch.to_string() };
+        if ch == '\n' {
+            line += 1;
+            col = 0;
+        } else {
+            col += 1;
+        }
+        let t = Instant::now();
+        doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
+        ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(2 + i as i32));
+        let a = ws.analysis();
+        std::hint::black_box(file_diagnostics(&a, ws.file(&path).unwrap()));
+        times.push(t.elapsed());
+    }
+    stats(&format!("typing a new object at the end ({objects} docs)"), times, None);
 }
 
 fn keystrokes(objects: usize, rounds: usize, target: Option<Duration>) {

@@ -677,11 +677,17 @@ impl RefModel {
                 }
             }
         }
+        // an edge closes a cycle when both ends are in one strongly connected
+        // component (Tarjan, linear); only those edges look for the way back
+        let comp = strongly_connected(&edges);
         let mut out = HashMap::new();
         for (&from, es) in &edges {
             for (to, path, ri) in es {
-                // a path back from `to` to `from` closes a cycle
-                if let Some(back) = bfs(&edges, *to, from) {
+                if comp.get(&from) != comp.get(to) {
+                    continue;
+                }
+                let c = comp[&from];
+                if let Some(back) = bfs_within(&edges, *to, from, |x| comp.get(&x) == Some(&c)) {
                     let mut names = vec![self.targets[from].label()];
                     names.extend(back.iter().map(|&t| self.targets[t].label()));
                     out.insert((path.clone(), *ri), names.join(" → "));
@@ -692,8 +698,78 @@ impl RefModel {
     }
 }
 
-/// Shortest path from `a` to `b` (both included), if any.
-fn bfs(edges: &HashMap<TargetId, Vec<(TargetId, PathBuf, usize)>>, a: TargetId, b: TargetId) -> Option<Vec<TargetId>> {
+type Edges = HashMap<TargetId, Vec<(TargetId, PathBuf, usize)>>;
+
+/// The strongly connected component of every node with an edge (Tarjan's
+/// algorithm, iterative: dependsOn chains can be thousands deep).
+fn strongly_connected(edges: &Edges) -> HashMap<TargetId, usize> {
+    let mut index: HashMap<TargetId, usize> = HashMap::new();
+    let mut low: HashMap<TargetId, usize> = HashMap::new();
+    let mut on_stack: HashSet<TargetId> = HashSet::new();
+    let mut stack: Vec<TargetId> = Vec::new();
+    let mut comp: HashMap<TargetId, usize> = HashMap::new();
+    let mut next = 0usize;
+    let mut ncomp = 0usize;
+    let mut roots: Vec<TargetId> = edges.keys().copied().collect();
+    roots.sort_unstable();
+    for root in roots {
+        if index.contains_key(&root) {
+            continue;
+        }
+        // (node, position in its edge list)
+        let mut work: Vec<(TargetId, usize)> = vec![(root, 0)];
+        index.insert(root, next);
+        low.insert(root, next);
+        next += 1;
+        stack.push(root);
+        on_stack.insert(root);
+        while let Some(&mut (v, ref mut i)) = work.last_mut() {
+            let out = edges.get(&v).map(Vec::as_slice).unwrap_or(&[]);
+            if let Some((w, _, _)) = out.get(*i) {
+                *i += 1;
+                let w = *w;
+                match index.entry(w) {
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(next);
+                        low.insert(w, next);
+                        next += 1;
+                        stack.push(w);
+                        on_stack.insert(w);
+                        work.push((w, 0));
+                    }
+                    std::collections::hash_map::Entry::Occupied(e) if on_stack.contains(&w) => {
+                        let lw = *e.get();
+                        let lv = low.get_mut(&v).expect("visited");
+                        *lv = (*lv).min(lw);
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {}
+                }
+                continue;
+            }
+            work.pop();
+            let lv = low[&v];
+            if let Some(&(parent, _)) = work.last() {
+                let lp = low.get_mut(&parent).expect("visited");
+                *lp = (*lp).min(lv);
+            }
+            if lv == index[&v] {
+                while let Some(x) = stack.pop() {
+                    on_stack.remove(&x);
+                    comp.insert(x, ncomp);
+                    if x == v {
+                        break;
+                    }
+                }
+                ncomp += 1;
+            }
+        }
+    }
+    comp
+}
+
+/// Shortest path from `a` to `b` (both included) through nodes accepted by
+/// `keep`, if any.
+fn bfs_within(edges: &Edges, a: TargetId, b: TargetId, keep: impl Fn(TargetId) -> bool) -> Option<Vec<TargetId>> {
     let mut prev: HashMap<TargetId, TargetId> = HashMap::new();
     let mut seen = HashSet::from([a]);
     let mut q = VecDeque::from([a]);
@@ -709,7 +785,7 @@ fn bfs(edges: &HashMap<TargetId, Vec<(TargetId, PathBuf, usize)>>, a: TargetId, 
             return Some(path);
         }
         for (y, _, _) in edges.get(&x).into_iter().flatten() {
-            if seen.insert(*y) {
+            if keep(*y) && seen.insert(*y) {
                 prev.insert(*y, x);
                 q.push_back(*y);
             }
