@@ -18,9 +18,30 @@ pub struct Node {
     pub kind: NodeKind,
     /// The node's own text, without anchor and tag.
     pub range: TextRange,
-    pub anchor: Option<(Box<str>, TextRange)>,
-    pub tag: Option<Box<str>>,
+    /// Anchor and tag, rare in Flux manifests: boxed, so a node costs 64
+    /// bytes instead of 112 (a 1,000-file workspace holds ~40,000 nodes).
+    props: Option<Box<Props>>,
     pub parent: Option<NodeId>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Props {
+    anchor: Option<(Box<str>, TextRange)>,
+    tag: Option<Box<str>>,
+}
+
+impl Node {
+    /// The anchor's name and range (`&name`).
+    pub fn anchor(&self) -> Option<&(Box<str>, TextRange)> {
+        self.props.as_ref()?.anchor.as_ref()
+    }
+    /// The tag (`!!str`, `!custom`).
+    pub fn tag(&self) -> Option<&str> {
+        self.props.as_ref()?.tag.as_deref()
+    }
+    fn set_props(&mut self, anchor: Option<(Box<str>, TextRange)>, tag: Option<Box<str>>) {
+        self.props = (anchor.is_some() || tag.is_some()).then(|| Box::new(Props { anchor, tag }));
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -64,7 +85,7 @@ impl Tree {
     pub fn scalar_type(&self, id: NodeId) -> Option<ScalarType> {
         let n = self.node(id);
         match &n.kind {
-            NodeKind::Scalar { value, style } => Some(match (style, n.tag.as_deref()) {
+            NodeKind::Scalar { value, style } => Some(match (style, n.tag()) {
                 (_, Some("!!str")) => ScalarType::Str,
                 (_, Some("!!int")) => ScalarType::Int,
                 (_, Some("!!float")) => ScalarType::Float,
@@ -163,7 +184,7 @@ impl Tree {
     /// Range including anchor and tag.
     pub fn span_of(&self, id: NodeId) -> TextRange {
         let n = self.node(id);
-        match &n.anchor {
+        match n.anchor() {
             Some((_, r)) => r.cover(n.range),
             None => n.range,
         }
@@ -206,7 +227,7 @@ impl Tree {
         self.nodes
             .iter()
             .enumerate()
-            .filter(|(_, n)| n.anchor.as_ref().is_some_and(|(a, r)| a == name && r.start < at))
+            .filter(|(_, n)| n.anchor().is_some_and(|(a, r)| **a == **name && r.start < at))
             .max_by_key(|(_, n)| n.range.start)
             .map(|(i, _)| i as NodeId)
     }
@@ -272,8 +293,9 @@ impl<'a> Builder<'a> {
         }
         if let (Some(r), Some(t)) = (root, tag) {
             let n = &mut self.tree.nodes[r as usize];
-            if n.tag.is_none() {
-                n.tag = Some(t);
+            if n.tag().is_none() {
+                let anchor = n.anchor().cloned();
+                n.set_props(anchor, Some(t));
             }
         }
         self.tree.root = root;
@@ -289,7 +311,7 @@ impl<'a> Builder<'a> {
 
     fn push(&mut self, kind: NodeKind, range: TextRange, parent: Option<NodeId>) -> NodeId {
         let id = self.tree.nodes.len() as NodeId;
-        self.tree.nodes.push(Node { kind, range, anchor: None, tag: None, parent });
+        self.tree.nodes.push(Node { kind, range, props: None, parent });
         id
     }
 
@@ -333,9 +355,7 @@ impl<'a> Builder<'a> {
                 )
             }
         };
-        let node = &mut self.tree.nodes[id as usize];
-        node.anchor = anchor;
-        node.tag = tag;
+        self.tree.nodes[id as usize].set_props(anchor, tag);
         Some(id)
     }
 

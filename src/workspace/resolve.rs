@@ -658,15 +658,18 @@ impl RefModel {
     fn find_cycles(&mut self, files: &HashMap<PathBuf, Arc<FileData>>) {
         // edges between objects through resolved dependsOn entries
         let mut edges: HashMap<TargetId, Vec<(TargetId, PathBuf, usize)>> = HashMap::new();
-        let mut keys: Vec<&(PathBuf, usize)> = self.resolutions.keys().collect();
+        // only resolved dependsOn entries, sorted for stable messages
+        let mut keys: Vec<&(PathBuf, usize)> = self
+            .resolutions
+            .iter()
+            .filter(|(k, res)| res.status == Status::Ok && files[&k.0].summary.refs.refs[k.1].spec().depends_on)
+            .map(|(k, _)| k)
+            .collect();
         keys.sort();
         for key in keys {
             let res = &self.resolutions[key];
             let f = &files[&key.0];
             let r = &f.summary.refs.refs[key.1];
-            if !r.spec().depends_on || res.status != Status::Ok {
-                continue;
-            }
             let Some(from) = self.target_of(&key.0, r.object) else { continue };
             if self.targets[from].patch {
                 continue;
