@@ -77,6 +77,26 @@ fn range_of(text: &str, needle: &str) -> Value {
 
 const FAILED: &str = "Helm install failed for release apps/podinfo with chart podinfo@6.5.0: context deadline exceeded";
 
+/// A cluster whose HelmRelease apps/podinfo failed to install, a connected
+/// server, and the release's document open with its `cluster-not-ready` in.
+fn failing_podinfo() -> (FakeApi, Env, Client, String, String) {
+    let api = FakeApi::start();
+    api.apply(helmrelease("apps", "podinfo", "False", "InstallFailed", FAILED));
+    podinfo_open(api)
+}
+
+/// A connected server on `api` (which has apps/podinfo failing), with the
+/// release's document open and its `cluster-not-ready` in.
+fn podinfo_open(api: FakeApi) -> (FakeApi, Env, Client, String, String) {
+    let env = Env::new(&api, None);
+    let mut c = env.start(Value::Null);
+    wait_connected(&mut c);
+    let text = helmrelease_yaml("apps", "podinfo");
+    let u = c.open(&env.repo().join("podinfo.yaml"), &text);
+    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    (api, env, c, u, text)
+}
+
 #[test]
 fn not_ready_helmrelease_is_a_diagnostic_within_a_second_and_clears_when_ready() {
     let api = FakeApi::start();
@@ -134,12 +154,7 @@ fn hover_shows_live_status_and_warning_events_and_code_lenses_offer_commands() {
     let hr = helmrelease("apps", "podinfo", "False", "InstallFailed", FAILED);
     api.apply(hr.clone());
     api.warning_event(&hr, "InstallFailed", "Helm install failed: context deadline exceeded");
-    let env = Env::new(&api, None);
-    let mut c = env.start(Value::Null);
-    wait_connected(&mut c);
-    let text = helmrelease_yaml("apps", "podinfo");
-    let u = c.open(&env.repo().join("podinfo.yaml"), &text);
-    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    let (_api, _env, mut c, u, text) = podinfo_open(api);
     let (l, col) = pos_utf16(&text, "podinfo");
     let h = c
         .request(
@@ -200,14 +215,7 @@ fn drift_and_missing_objects() {
 
 #[test]
 fn api_server_going_away_marks_diagnostics_stale_and_reconnects() {
-    let api = FakeApi::start();
-    api.apply(helmrelease("apps", "podinfo", "False", "InstallFailed", FAILED));
-    let env = Env::new(&api, None);
-    let mut c = env.start(Value::Null);
-    wait_connected(&mut c);
-    let text = helmrelease_yaml("apps", "podinfo");
-    let u = c.open(&env.repo().join("podinfo.yaml"), &text);
-    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    let (api, _env, mut c, u, text) = failing_podinfo();
     api.go_down();
     let d = c.wait_diagnostics(&u, |d| {
         d.iter().any(|x| x["code"] == "cluster-not-ready" && x["message"].as_str().unwrap().starts_with("(stale) "))
@@ -623,14 +631,7 @@ fn a_list_that_is_not_json_costs_only_its_kind() {
 
 #[test]
 fn a_watch_event_that_is_not_json_is_recovered_by_a_list_without_spinning() {
-    let api = FakeApi::start();
-    api.apply(helmrelease("apps", "podinfo", "False", "InstallFailed", FAILED));
-    let env = Env::new(&api, None);
-    let mut c = env.start(Value::Null);
-    wait_connected(&mut c);
-    let text = helmrelease_yaml("apps", "podinfo");
-    let u = c.open(&env.repo().join("podinfo.yaml"), &text);
-    c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
+    let (api, _env, mut c, u, text) = failing_podinfo();
     let watches = || {
         api.requests().iter().filter(|r| r.path.ends_with("/helmreleases") && r.query.contains("watch=true")).count()
     };

@@ -516,20 +516,13 @@ fn reason_phrase(code: u16) -> &'static str {
 }
 
 async fn respond(s: &mut TcpStream, code: u16, body: &Value) -> std::io::Result<()> {
-    let b = body.to_string();
-    let head = format!(
-        "HTTP/1.1 {code} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nCache-Control: no-cache, private\r\n\r\n",
-        reason_phrase(code),
-        b.len()
-    );
-    s.write_all(head.as_bytes()).await?;
-    s.write_all(b.as_bytes()).await?;
-    s.flush().await
+    respond_raw(s, code, &body.to_string()).await
 }
 
+/// A response with `body` as it is (valid JSON or not).
 async fn respond_raw(s: &mut TcpStream, code: u16, body: &str) -> std::io::Result<()> {
     let head = format!(
-        "HTTP/1.1 {code} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "HTTP/1.1 {code} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nCache-Control: no-cache, private\r\n\r\n",
         reason_phrase(code),
         body.len()
     );
