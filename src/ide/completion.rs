@@ -56,6 +56,7 @@ pub const PROVIDERS: &[Provider] = &[
     super::image_markers::marker_completion,
     super::substitution::variable_completion,
     super::references::reference_completion,
+    super::chart_values::values_completion,
     super::schema_completion::schema_completion,
 ];
 

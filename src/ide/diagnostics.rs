@@ -22,6 +22,7 @@ pub const PRODUCERS: &[Producer] = &[
     super::substitution::substitution_diagnostics,
     super::image_markers::marker_diagnostics,
     super::validate::schema_diagnostics,
+    super::chart_values::values_diagnostics,
 ];
 
 /// All diagnostics of `file`, filtered by `# flux-lsp: ignore[...]` comments
@@ -44,6 +45,11 @@ pub fn file_diagnostics(a: &Analysis, file: &FileData) -> Vec<Diagnostic> {
             TextRange::new(0, 0),
             format!("file is larger than {} bytes: {what} (setting `files.maxSize`)", a.config.max_file_size),
         ));
+    }
+    if let Some(json) = super::chart_values::json_file_diagnostics(file) {
+        // a chart's values.schema.json: data, checked as JSON only
+        out.extend(json);
+        return apply_policy(a, file, out);
     }
     if looks_like_template(file) {
         // a Go/Helm template with a .yaml name: not YAML until rendered

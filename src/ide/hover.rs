@@ -17,6 +17,7 @@ pub const PROVIDERS: &[Provider] = &[
     super::image_markers::marker_hover,
     super::substitution::variable_hover,
     super::references::object_hover,
+    super::chart_values::values_hover,
     super::schema_hover::schema_hover,
 ];
 

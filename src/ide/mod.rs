@@ -4,6 +4,7 @@
 //! `lsp` converts to protocol types.
 
 pub mod actions;
+pub mod chart_values;
 pub mod completion;
 pub mod diagnostics;
 #[cfg(test)]

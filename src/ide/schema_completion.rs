@@ -15,7 +15,7 @@ use crate::syntax::{NodeId, NodeKind, PathSeg, Tree, parse_document};
 use crate::text::TextRange;
 use crate::workspace::{Analysis, FileData, split_api_version};
 
-const PLACEHOLDER: &str = "__flux_lsp_cursor__";
+pub(super) const PLACEHOLDER: &str = "__flux_lsp_cursor__";
 
 /// Where the cursor is, in terms of the patched document.
 #[derive(Debug)]
@@ -185,7 +185,7 @@ fn schema_at<'r>(
     Some((schema, kdef, obj))
 }
 
-fn object_schema<'r>(reg: &'r Registry, tree: &Tree, node: NodeId) -> Option<(&'r KindDef, &'r Schema)> {
+pub(super) fn object_schema<'r>(reg: &'r Registry, tree: &Tree, node: NodeId) -> Option<(&'r KindDef, &'r Schema)> {
     let av = tree.scalar(tree.get(node, "apiVersion")?)?;
     let kind = tree.scalar(tree.get(node, "kind")?)?;
     let r = reg.resolve(av, kind)?;
@@ -193,6 +193,43 @@ fn object_schema<'r>(reg: &'r Registry, tree: &Tree, node: NodeId) -> Option<(&'
 }
 
 /// The completion provider (registered in `completion::PROVIDERS`).
+/// Where a completion is asked, for providers that work on the patched
+/// document: a key or a value, inside a flow collection, and the range the
+/// typed word covers in the file.
+pub(super) struct PatchedCtx {
+    pub key: bool,
+    pub flow: bool,
+    pub range: TextRange,
+}
+
+/// Runs `f` on the document at `offset` parsed with a placeholder at the
+/// cursor: (tree, root, placeholder node, context).
+pub(super) fn with_patched_doc<T>(
+    file: &FileData,
+    offset: usize,
+    f: impl FnOnce(&Tree, NodeId, NodeId, &PatchedCtx) -> Option<T>,
+) -> Option<T> {
+    let (_, doc) = file.syntax.doc_at(offset)?;
+    let base = doc.base();
+    if offset < base || offset > doc.span.range.end {
+        return None;
+    }
+    let text: &str = &doc.parsed.text;
+    let rel = offset - base;
+    if !text.is_char_boundary(rel) {
+        return None;
+    }
+    if doc.span.marker.is_some() && !text[..rel].contains('\n') && text[..rel].trim().is_empty() {
+        return None;
+    }
+    let ctx = context(text, rel)?;
+    let parsed = parse_document(&ctx.patched);
+    let tree = &parsed.tree;
+    let node = placeholder_node(tree, ctx.at)?;
+    let root = tree.root?;
+    f(tree, root, node, &PatchedCtx { key: ctx.key, flow: ctx.flow, range: ctx.word.shift(base) })
+}
+
 pub fn schema_completion(a: &Analysis, file: &FileData, offset: usize) -> Option<Vec<CompletionItem>> {
     let (_, doc) = file.syntax.doc_at(offset)?;
     let base = doc.base();
@@ -316,7 +353,7 @@ fn top_keys(_kdef: Option<&KindDef>, range: TextRange, present: &[&str]) -> Vec<
 }
 
 /// Key items of an object schema.
-fn keys(
+pub(super) fn keys(
     kdef: &KindDef,
     schema: &Schema,
     path: &str,
@@ -427,7 +464,7 @@ fn inline_tabstop(s: &Schema, n: usize) -> String {
     }
 }
 
-fn value_items(kdef: &KindDef, s: &Schema, path: &str, range: TextRange) -> Vec<CompletionItem> {
+pub(super) fn value_items(kdef: &KindDef, s: &Schema, path: &str, range: TextRange) -> Vec<CompletionItem> {
     let mut out = Vec::new();
     let def = s.default.as_ref().map(|d| match d {
         serde_json::Value::String(x) => x.clone(),

@@ -534,7 +534,7 @@ impl LanguageServer for Server {
             tokio::spawn(async move {
                 let opts = lsp::DidChangeWatchedFilesRegistrationOptions {
                     watchers: vec![lsp::FileSystemWatcher {
-                        glob_pattern: lsp::GlobPattern::String("**/*.{yaml,yml}".into()),
+                        glob_pattern: lsp::GlobPattern::String("**/{*.yaml,*.yml,values.schema.json}".into()),
                         kind: None,
                     }],
                 };

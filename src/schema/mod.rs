@@ -8,9 +8,11 @@
 //! - [`docs`]: hand-written one-line summaries and documentation links.
 //! - [`values`]: checks of value formats (durations, semver ranges, ...).
 //! - [`cel`]: a small evaluator for the CEL rules the Flux CRDs use.
+//! - [`chart`]: what a Helm chart accepts in `values` (its schema, or one inferred).
 
 pub mod catalog;
 pub mod cel;
+pub mod chart;
 pub mod docs;
 pub mod history;
 pub mod loader;

@@ -13,8 +13,10 @@ pub struct DiscoverReport {
     pub skipped: Vec<(PathBuf, String)>,
 }
 
+/// A file the workspace indexes: YAML, and charts' `values.schema.json`
+/// (data for HelmRelease values, issue #9).
 pub fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) || super::charts::is_values_schema(path)
 }
 
 /// Lists the YAML files to index under `roots` (a root may also be a file).

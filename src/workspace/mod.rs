@@ -1,6 +1,7 @@
 //! Workspace: file discovery, per-file summaries (objects and references),
 //! and the index shared with requests.
 
+pub mod charts;
 mod discover;
 mod index;
 mod model;
@@ -125,6 +126,9 @@ pub struct Workspace {
     /// Flux API schemas (issue #3): the built-in catalog plus workspace CRDs,
     /// rebuilt lazily when a CRD-bearing file changes.
     schemas: OnceLock<Arc<crate::schema::Registry>>,
+    /// Workspace charts by directory (issue #9), filled lazily; replaced (not
+    /// cleared: snapshots share it) when a chart file changes.
+    charts: Arc<std::sync::Mutex<HashMap<PathBuf, Option<Arc<charts::ChartValues>>>>>,
 }
 
 /// An immutable view for the IDE features.
@@ -217,6 +221,9 @@ impl Workspace {
         if crate::schema::has_crds(&data) || prev.is_some_and(crate::schema::has_crds) {
             self.schemas = OnceLock::new();
         }
+        if charts::is_chart_file(&data.path) {
+            self.charts = Default::default();
+        }
         self.files.insert(data.path.clone(), Arc::new(data));
         if changed {
             self.invalidate();
@@ -228,6 +235,7 @@ impl Workspace {
         let removed = self.files.remove(path).is_some();
         if removed {
             self.schemas = OnceLock::new();
+            self.charts = Default::default();
             self.invalidate();
         }
         removed
@@ -240,6 +248,7 @@ impl Workspace {
         let n = before - self.files.len();
         if n > 0 {
             self.schemas = OnceLock::new();
+            self.charts = Default::default();
             self.invalidate();
         }
         n

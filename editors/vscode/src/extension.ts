@@ -169,7 +169,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     ],
     synchronize: {
       configurationSection: SECTION,
-      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{yaml,yml}'),
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/{*.yaml,*.yml,values.schema.json}'),
     },
     outputChannel: output,
     traceOutputChannel: traceOutput,
