@@ -79,6 +79,36 @@ fn main() {
     for n in [100, 1000, 10000] {
         typing_new_object(n, if full { usize::MAX } else { 3 });
     }
+    // 4. completion inside `spec.values` from a chart in the workspace (issue #9)
+    values_completion(rounds(300));
+}
+
+fn values_completion(rounds: usize) {
+    let mut ws = Workspace::default();
+    let root = PathBuf::from("/bench");
+    ws.roots = vec![root.clone()];
+    ws.set_file(root.join("charts/app/Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\n".into(), None);
+    // a values.yaml the size of a popular chart's (~400 keys)
+    let mut values = String::new();
+    for i in 0..40 {
+        values.push_str(&format!("# -- section {i}\nsection{i}:\n"));
+        for j in 0..10 {
+            values.push_str(&format!("  # -- key {j} of section {i}\n  key{j}: value{j}\n"));
+        }
+    }
+    ws.set_file(root.join("charts/app/values.yaml"), values, None);
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./charts/app\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n        namespace: flux-system\n  values:\n    section20:\n      key1: x\n      \n";
+    let path = root.join("apps/app.yaml");
+    ws.set_file(path.clone(), release.into(), Some(1));
+    let offset = release.len() - 1;
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let items = flux_lsp::ide::completion::completions(&ws.analysis(), ws.file(&path).unwrap(), offset);
+        times.push(t.elapsed());
+        assert_eq!(items.len(), 9, "the other keys of section20");
+    }
+    stats("completion in spec.values, workspace chart (400 keys)", times, Some(Duration::from_millis(2)));
 }
 
 const TYPED: &str = "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: typed\n  namespace: apps\nspec:\n  interval: 5m\n  url: https://github.com/example/typed\n  ref:\n    branch: main\n";
