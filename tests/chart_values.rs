@@ -58,23 +58,20 @@ fn values_checked_completed_and_explained_from_a_workspace_chart_and_its_schema_
     let labels: Vec<&str> = items.iter().filter_map(|i| i["label"].as_str()).collect();
     assert_eq!(labels, vec!["port"], "{r}");
     // hover on a values key, and on the chart
-    let (l, col) = pos_utf16(&text2, "replicaCount");
-    let h = c
-        .request(
-            "textDocument/hover",
-            json!({"textDocument": {"uri": u}, "position": {"line": l, "character": col + 2}}),
-        )
-        .unwrap();
-    let md = h["contents"]["value"].as_str().unwrap();
+    let mut hover_in = |needle: &str| {
+        let (l, col) = pos_utf16(&text2, needle);
+        let h = c
+            .request(
+                "textDocument/hover",
+                json!({"textDocument": {"uri": u}, "position": {"line": l, "character": col + 2}}),
+            )
+            .unwrap();
+        h["contents"]["value"].as_str().unwrap_or_default().to_string()
+    };
+    let md = hover_in("replicaCount");
     assert!(md.contains("**`replicaCount`**: integer") && md.contains("`values.schema.json`"), "{md}");
-    let (l, col) = pos_utf16(&text2, "./charts/podinfo");
-    let h = c
-        .request(
-            "textDocument/hover",
-            json!({"textDocument": {"uri": u}, "position": {"line": l, "character": col + 4}}),
-        )
-        .unwrap();
-    assert!(h["contents"]["value"].as_str().unwrap().starts_with("**Chart `podinfo` 6.5.0**"), "{h}");
+    let md = hover_in("./charts/podinfo");
+    assert!(md.starts_with("**Chart `podinfo` 6.5.0**"), "{md}");
     // the schema file goes away: the inferred schema knows no types, so no error
     std::fs::remove_file(&schema).unwrap();
     c.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": uri(&schema), "type": 3}]}));

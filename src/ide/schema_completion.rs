@@ -202,35 +202,9 @@ pub(super) struct PatchedCtx {
     pub range: TextRange,
 }
 
-/// Runs `f` on the document at `offset` parsed with a placeholder at the
-/// cursor: (tree, root, placeholder node, context).
-pub(super) fn with_patched_doc<T>(
-    file: &FileData,
-    offset: usize,
-    f: impl FnOnce(&Tree, NodeId, NodeId, &PatchedCtx) -> Option<T>,
-) -> Option<T> {
-    let (_, doc) = file.syntax.doc_at(offset)?;
-    let base = doc.base();
-    if offset < base || offset > doc.span.range.end {
-        return None;
-    }
-    let text: &str = &doc.parsed.text;
-    let rel = offset - base;
-    if !text.is_char_boundary(rel) {
-        return None;
-    }
-    if doc.span.marker.is_some() && !text[..rel].contains('\n') && text[..rel].trim().is_empty() {
-        return None;
-    }
-    let ctx = context(text, rel)?;
-    let parsed = parse_document(&ctx.patched);
-    let tree = &parsed.tree;
-    let node = placeholder_node(tree, ctx.at)?;
-    let root = tree.root?;
-    f(tree, root, node, &PatchedCtx { key: ctx.key, flow: ctx.flow, range: ctx.word.shift(base) })
-}
-
-pub fn schema_completion(a: &Analysis, file: &FileData, offset: usize) -> Option<Vec<CompletionItem>> {
+/// The document at `offset`, its text and the offset in it; None where
+/// nothing can be inserted (outside the document, on its `---` line).
+fn doc_text_at(file: &FileData, offset: usize) -> Option<(&crate::syntax::FileDoc, &str, usize)> {
     let (_, doc) = file.syntax.doc_at(offset)?;
     let base = doc.base();
     if offset < base || offset > doc.span.range.end {
@@ -245,6 +219,28 @@ pub fn schema_completion(a: &Analysis, file: &FileData, offset: usize) -> Option
     if doc.span.marker.is_some() && !text[..rel].contains('\n') && text[..rel].trim().is_empty() {
         return None;
     }
+    Some((doc, text, rel))
+}
+
+/// Runs `f` on the document at `offset` parsed with a placeholder at the
+/// cursor: (tree, root, placeholder node, context).
+pub(super) fn with_patched_doc<T>(
+    file: &FileData,
+    offset: usize,
+    f: impl FnOnce(&Tree, NodeId, NodeId, &PatchedCtx) -> Option<T>,
+) -> Option<T> {
+    let (doc, text, rel) = doc_text_at(file, offset)?;
+    let ctx = context(text, rel)?;
+    let parsed = parse_document(&ctx.patched);
+    let tree = &parsed.tree;
+    let node = placeholder_node(tree, ctx.at)?;
+    let root = tree.root?;
+    f(tree, root, node, &PatchedCtx { key: ctx.key, flow: ctx.flow, range: ctx.word.shift(doc.base()) })
+}
+
+pub fn schema_completion(a: &Analysis, file: &FileData, offset: usize) -> Option<Vec<CompletionItem>> {
+    let (doc, text, rel) = doc_text_at(file, offset)?;
+    let base = doc.base();
     let reg = a.schemas();
     let orig = &doc.parsed.tree;
     // an empty document (or only comments): skeletons per kind
