@@ -152,9 +152,14 @@ pub fn json_file_diagnostics(file: &FileData) -> Option<Vec<Diagnostic>> {
     }
     let mut out = Vec::new();
     if let Err(e) = serde_json::from_str::<serde_json::Value>(&file.text) {
+        // serde_json counts lines from 1 and columns in bytes from 1; keep
+        // the offset on the line and on a character boundary
         let line = e.line().saturating_sub(1);
-        let start = file.index.line_start(line) + e.column().saturating_sub(1);
-        let at = start.min(file.text.len());
+        let line_range = file.index.line_range(&file.text, line);
+        let mut at = (line_range.start + e.column().saturating_sub(1)).min(line_range.end);
+        while !file.text.is_char_boundary(at) {
+            at -= 1;
+        }
         out.push(Diagnostic::new(
             INVALID_JSON,
             Severity::Error,
@@ -334,6 +339,11 @@ mod tests {
         let d = broken.diagnostics_of("charts/x/values.schema.json");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].code, INVALID_JSON);
+        // an error after multi-byte text lands on a character boundary
+        let broken = Fixture::parse("# file: charts/x/values.schema.json\n{\"é\": \"ü\" x}\n");
+        let f = broken.ws.file(&std::path::PathBuf::from("/fixture/charts/x/values.schema.json")).unwrap();
+        let d = broken.diagnostics_of("charts/x/values.schema.json");
+        assert!(f.text.is_char_boundary(d[0].range.start), "{:?}", d[0].range);
     }
 
     #[test]
