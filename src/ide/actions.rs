@@ -24,7 +24,7 @@ pub struct CodeAction {
 
 pub type Provider = fn(&Analysis, &FileData, TextRange) -> Vec<CodeAction>;
 
-pub const PROVIDERS: &[Provider] = &[super::migrate::migrate_file_action];
+pub const PROVIDERS: &[Provider] = &[super::migrate::migrate_file_action, super::chart_values::insert_defaults_action];
 
 /// Quick fixes of `diagnostics` that overlap `range`, then provider actions.
 pub fn code_actions(a: &Analysis, file: &FileData, range: TextRange, diagnostics: &[Diagnostic]) -> Vec<CodeAction> {

@@ -136,6 +136,98 @@ impl Checker<'_> {
     }
 }
 
+/// The code action provider (registered in `actions::PROVIDERS`): in a
+/// mapping under `spec.values`, add keys the chart has defaults for and the
+/// mapping does not set yet, one at a time or all at once.
+pub fn insert_defaults_action(a: &Analysis, file: &FileData, range: TextRange) -> Vec<super::actions::CodeAction> {
+    insert_defaults(a, file, range).unwrap_or_default()
+}
+
+fn insert_defaults(a: &Analysis, file: &FileData, range: TextRange) -> Option<Vec<super::actions::CodeAction>> {
+    use super::actions::{ActionKind, CodeAction};
+    let (_, doc) = file.syntax.doc_at(range.start)?;
+    let tree = &doc.parsed.tree;
+    let root = tree.root?;
+    chart_path(tree, root)?;
+    let chain = tree.chain_at(range.start.checked_sub(doc.base())?);
+    // the innermost block mapping under spec.values holding the cursor
+    let (map, rel) = chain.iter().rev().find_map(|&n| {
+        let NodeKind::Map { entries, flow: false } = &tree.node(n).kind else { return None };
+        if entries.is_empty() {
+            return None;
+        }
+        let path = tree.path_of(n);
+        values_rel(&path).map(|r| (n, r.to_vec()))
+    })?;
+    let cv = local_chart(a, file, tree, root)?;
+    let s = schema_at(&cv.schema, &rel)?;
+    let entries = tree.entries(map);
+    let present: Vec<&str> = entries.iter().filter_map(|e| tree.scalar(e.key)).collect();
+    let missing: Vec<(&str, String)> = s
+        .properties
+        .iter()
+        .filter(|(k, _)| !present.contains(&k.as_str()))
+        .filter_map(|(k, sub)| Some((k.as_str(), yaml_scalar(sub.default.as_ref()?)?)))
+        .take(50)
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    // keys go below the last entry, at the first key's column
+    let text = &*doc.parsed.text;
+    let first_key = tree.node(entries[0].key).range.start;
+    let indent = first_key - text[..first_key].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let last = entries.last()?;
+    let end = last.value.map(|v| tree.node(v).range.end).unwrap_or(tree.node(last.key).range.end);
+    let at = text[end..].find('\n').map(|i| end + i).unwrap_or(text.len());
+    let line = |k: &str, v: &str| format!("\n{}{k}: {v}", " ".repeat(indent));
+    let at = doc.base() + at;
+    let edit = |new_text: String| super::Edit { path: None, range: TextRange::new(at, at), new_text };
+    let mut out: Vec<CodeAction> = missing
+        .iter()
+        .take(10)
+        .map(|(k, v)| CodeAction {
+            title: format!("Add `{k}: {v}` (default of chart `{}`)", cv.name),
+            kind: ActionKind::Refactor,
+            edits: vec![edit(line(k, v))],
+            diagnostic: None,
+            preferred: false,
+        })
+        .collect();
+    if missing.len() > 1 {
+        let all: String = missing.iter().map(|(k, v)| line(k, v)).collect();
+        let here = crate::syntax::path_to_string(&rel);
+        out.push(CodeAction {
+            title: format!(
+                "Add the {} keys of `values{}{here}` that chart `{}` has defaults for",
+                missing.len(),
+                if here.is_empty() { "" } else { "." },
+                cv.name
+            ),
+            kind: ActionKind::Refactor,
+            edits: vec![edit(all)],
+            diagnostic: None,
+            preferred: false,
+        });
+    }
+    Some(out)
+}
+
+/// A default as a YAML scalar (strings quoted when YAML would read them
+/// otherwise); None for maps and lists.
+fn yaml_scalar(v: &serde_json::Value) -> Option<String> {
+    Some(match v {
+        serde_json::Value::String(s) => {
+            let plain = !s.is_empty()
+                && crate::syntax::resolve_plain(s) == crate::syntax::ScalarType::Str
+                && s.chars().all(|c| c.is_alphanumeric() || "-_./@+".contains(c));
+            if plain { s.clone() } else { serde_json::Value::String(s.clone()).to_string() }
+        }
+        serde_json::Value::Object(_) | serde_json::Value::Array(_) => return None,
+        other => other.to_string(),
+    })
+}
+
 /// A JSON scalar as it is written in YAML (strings without quotes).
 fn shown(v: &serde_json::Value) -> String {
     match v {
@@ -378,6 +470,36 @@ mod tests {
         let items = complete(&format!("{CHART}{SCHEMA}{}", release("    service:\n      type: $0\n")));
         let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
         assert_eq!(labels, vec!["ClusterIP", "NodePort", "LoadBalancer"]);
+    }
+
+    #[test]
+    fn code_action_adds_missing_keys_with_the_charts_defaults() {
+        let src = format!("{CHART}{}", release("    image:\n      tag: \"7.0\"$0\n    replicaCount: 3\n"));
+        let f = Fixture::parse(&src);
+        let at = f.offset();
+        let acts = crate::ide::actions::code_actions(&f.ws.analysis(), f.file(), TextRange::new(at, at), &[]);
+        let titles: Vec<&str> = acts.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "Add `repository: ghcr.io/stefanprodan/podinfo` (default of chart `podinfo`)",
+                "Add `pullPolicy: IfNotPresent` (default of chart `podinfo`)",
+                "Add the 2 keys of `values.image` that chart `podinfo` has defaults for",
+            ]
+        );
+        let e = &acts[2].edits[0];
+        let mut text = f.file().text.to_string();
+        text.replace_range(e.range.start..e.range.end, &e.new_text);
+        assert!(
+            text.contains("    image:\n      tag: \"7.0\"\n      repository: ghcr.io/stefanprodan/podinfo\n      pullPolicy: IfNotPresent\n    replicaCount: 3\n"),
+            "{text}"
+        );
+        // the edited file has no unknown keys
+        let f2 = Fixture::parse(&format!("{CHART}# file: apps/podinfo.yaml\n{}", &text));
+        assert!(codes(&f2).is_empty(), "{:?}", codes(&f2));
+        // a string that YAML would read as a number is quoted
+        assert_eq!(yaml_scalar(&serde_json::json!("6.5")), Some("\"6.5\"".to_string()));
+        assert_eq!(yaml_scalar(&serde_json::json!(true)), Some("true".to_string()));
     }
 
     fn hover_at(src: &str) -> String {
