@@ -685,3 +685,64 @@ fn a_watch_that_never_sends_is_replaced_and_missed_changes_arrive() {
     assert!(log["params"]["message"].as_str().unwrap().contains("listing again"), "{log}");
     c.shutdown();
 }
+
+/// A HelmRelease CRD as a newer Flux might serve it: `spec.clusterOnlyField`
+/// exists only there.
+fn helmrelease_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "helmreleases.helm.toolkit.fluxcd.io"},
+        "spec": {"group": "helm.toolkit.fluxcd.io", "scope": "Namespaced",
+            "names": {"kind": "HelmRelease", "plural": "helmreleases", "singular": "helmrelease", "listKind": "HelmReleaseList"},
+            "versions": [{"name": "v2", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                "type": "object",
+                "properties": {
+                    "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
+                    "spec": {"type": "object", "required": ["interval"], "properties": {
+                        "interval": {"type": "string"},
+                        "chart": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                        "clusterOnlyField": {"type": "integer", "description": "How many times this cluster's Flux retries (cluster CRD)."}
+                    }},
+                    "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+                }}}}]}
+    })
+}
+
+#[test]
+fn the_clusters_crds_are_a_schema_source() {
+    let api = FakeApi::start();
+    api.apply(helmrelease("apps", "podinfo", "True", "InstallSucceeded", "ok"));
+    api.add_crd(helmrelease_crd());
+    let env = Env::new(&api, None);
+    let text = format!("{}  clusterOnlyField: many\n", helmrelease_yaml("apps", "podinfo"));
+    // without a cluster the built-in schema does not know the field
+    let mut off = env.start(json!({"cluster": {"enabled": false}}));
+    let u = off.open(&env.repo().join("podinfo.yaml"), &text);
+    off.wait_diagnostics(&u, |d| has_code(d, "unknown-field"));
+    off.shutdown();
+    // connected: the cluster's CRD knows it, as an integer, with its description
+    let mut c = env.start(Value::Null);
+    wait_connected(&mut c);
+    let u = c.open(&env.repo().join("podinfo.yaml"), &text);
+    let d = c.wait_diagnostics(&u, |d| has_code(d, "wrong-type"));
+    assert!(!has_code(&d, "unknown-field"), "{d:#?}");
+    assert_eq!(find(&d, "wrong-type")["range"], range_of(&text, "many"));
+    let (l, col) = pos_utf16(&text, "clusterOnlyField");
+    let h = c
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": u}, "position": {"line": l, "character": col + 3}}),
+        )
+        .unwrap();
+    let md = h["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("How many times this cluster's Flux retries (cluster CRD)."), "{md}");
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r.path.ends_with("/customresourcedefinitions/helmreleases.helm.toolkit.fluxcd.io"))
+    );
+    // turned off at run time: back to the built-in schema
+    c.notify("workspace/didChangeConfiguration", json!({"settings": {"fluxLsp": {"cluster": {"enabled": false}}}}));
+    c.wait_diagnostics(&u, |d| has_code(d, "unknown-field"));
+    c.shutdown();
+}

@@ -32,6 +32,8 @@ pub enum Report {
     Message { error: bool, text: String },
     /// A line for the output log only (window/logMessage, warning level).
     Log(String),
+    /// The CRDs of the Flux kinds the cluster serves: a schema source.
+    Crds(Vec<crate::schema::KindDef>),
 }
 
 pub type Namespaces = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
@@ -342,6 +344,12 @@ impl Supervisor {
             w.synced.clear();
         }
         tracing::info!(kinds = kinds.len(), "cluster: discovered Flux kinds");
+        // the cluster's own CRDs: the exact schemas of the Flux it runs
+        let crds = fetch_crds(client, &kinds, limit).await;
+        if !crds.is_empty() {
+            tracing::info!(crds = crds.len(), "cluster: read the CRDs of the Flux kinds");
+            self.send(Report::Crds(crds));
+        }
         let namespaces: BTreeSet<String> = {
             let mut s: BTreeSet<String> = (self.opts.namespaces)().into_iter().collect();
             s.insert(self.cache.read().default_ns.clone());
@@ -524,6 +532,25 @@ async fn discover(client: &kube::Client, limit: Duration) -> Result<Vec<ServedKi
         }
     }
     Ok(out)
+}
+
+/// The CRD of each served kind (`<plural>.<group>`); kinds whose CRD cannot
+/// be read (no permission, not a CRD) keep the built-in schema.
+async fn fetch_crds(client: &kube::Client, kinds: &[ServedKind], limit: Duration) -> Vec<crate::schema::KindDef> {
+    let gets = kinds.iter().filter(|k| !k.group.is_empty()).map(|k| async move {
+        let name = format!("{}.{}", k.plural, k.group);
+        let req = kube::core::Request::new("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
+            .get(&name, &kube::api::GetParams::default())
+            .ok()?;
+        match timed(limit, &format!("the CRD {name}"), client.request::<Value>(req)).await {
+            Ok(v) => crate::schema::loader::kind_from_crd(&v),
+            Err(e) => {
+                tracing::info!(crd = %name, error = %e.message(), "cluster: cannot read a CRD; the built-in schema stays");
+                None
+            }
+        }
+    });
+    futures::future::join_all(gets).await.into_iter().flatten().collect()
 }
 
 pub(crate) fn url_path(k: &ServedKind, ns: Option<&str>) -> String {

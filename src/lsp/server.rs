@@ -1123,8 +1123,14 @@ impl Server {
         };
         drop(old); // aborts the old runtime and its consumer
         if !settings.enabled {
-            lock(&self.state).cluster = Some(ClusterHandle { settings, rt: None, consumer: None });
+            {
+                let mut st = lock(&self.state);
+                st.cluster = Some(ClusterHandle { settings, rt: None, consumer: None });
+                // the cluster's CRDs no longer apply
+                Arc::make_mut(&mut st.ws).set_cluster_crds(String::new(), Vec::new());
+            }
             let client = self.client.clone();
+            let (state, generation) = (self.state.clone(), self.generation.clone());
             tokio::spawn(async move {
                 tracing::info!("cluster overlay off (fluxLsp.cluster.enabled is false)");
                 client
@@ -1132,6 +1138,12 @@ impl Server {
                         "state": "disabled", "context": null, "message": "fluxLsp.cluster.enabled is false"
                     }))
                     .await;
+                // open documents lose the cluster's diagnostics and schemas
+                let (ws, paths) = {
+                    let st = lock(&state);
+                    (st.ws.clone(), st.open.keys().cloned().collect::<Vec<PathBuf>>())
+                };
+                publish_paths(&client, &state, &generation, ws, paths, None).await;
             });
             return;
         }
@@ -1267,6 +1279,18 @@ async fn cluster_consumer(server: Server, mut rx: tokio::sync::mpsc::UnboundedRe
                     let ty = if error { lsp::MessageType::ERROR } else { lsp::MessageType::WARNING };
                     server.client.log_message(ty, &text).await;
                     server.client.show_message(ty, text).await;
+                }
+                Report::Crds(kinds) => {
+                    // a schema source: applied to the state now, published below
+                    let mut st = lock(&server.state);
+                    let context = st
+                        .cluster
+                        .as_ref()
+                        .and_then(|c| c.rt.as_ref())
+                        .and_then(|rt| rt.cache.read().context.clone())
+                        .unwrap_or_default();
+                    Arc::make_mut(&mut st.ws).set_cluster_crds(context, kinds);
+                    all = true;
                 }
                 Report::Log(line) => {
                     let line = {

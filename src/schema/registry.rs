@@ -17,6 +17,8 @@ pub enum Origin {
     Builtin,
     /// A CRD file loaded at run time.
     Crd(PathBuf),
+    /// A CRD read from the connected cluster (issue #6), by context.
+    Cluster(String),
 }
 
 #[derive(Clone, Debug)]
@@ -86,7 +88,19 @@ impl Registry {
             .iter()
             .map(|f| (f.path.as_path(), &*f.text))
             .chain(extra.iter().map(|(p, t)| (p.as_path(), t.as_str())));
-        Registry::with_crds(sources)
+        // the cluster's CRDs first: the repository's own CRD files (what it
+        // deploys, and what `check` sees in CI) win over them
+        let mut r = Registry::default();
+        let (context, kinds) = ws.cluster_crds();
+        for k in kinds {
+            r.add(k.clone(), Origin::Cluster(context.clone()));
+        }
+        for (path, text) in sources {
+            for k in kinds_from_yaml(text) {
+                r.add(k, Origin::Crd(path.to_path_buf()));
+            }
+        }
+        r
     }
 
     /// Adds one run-time kind.

@@ -129,6 +129,9 @@ pub struct Workspace {
     /// Workspace charts by directory (issue #9), filled lazily; replaced (not
     /// cleared: snapshots share it) when a chart file changes.
     charts: Arc<std::sync::Mutex<HashMap<PathBuf, Option<Arc<charts::ChartValues>>>>>,
+    /// CRDs read from the connected cluster, with its context (issue #6):
+    /// a schema source after the built-in catalog, before the workspace's.
+    cluster_crds: Arc<(String, Vec<crate::schema::KindDef>)>,
 }
 
 /// An immutable view for the IDE features.
@@ -186,6 +189,20 @@ impl Workspace {
     /// The schema registry (built-in catalog + workspace CRDs + `crd_paths`).
     pub fn schemas(&self) -> Arc<crate::schema::Registry> {
         self.schemas.get_or_init(|| Arc::new(crate::schema::Registry::for_workspace(self))).clone()
+    }
+
+    /// The cluster's context and the CRDs read from it.
+    pub fn cluster_crds(&self) -> &(String, Vec<crate::schema::KindDef>) {
+        &self.cluster_crds
+    }
+
+    /// Sets the CRDs the cluster serves (empty when disconnected or off).
+    pub fn set_cluster_crds(&mut self, context: String, kinds: Vec<crate::schema::KindDef>) {
+        if self.cluster_crds.0 == context && self.cluster_crds.1 == kinds {
+            return;
+        }
+        self.cluster_crds = Arc::new((context, kinds));
+        self.schemas = OnceLock::new();
     }
 
     fn invalidate(&mut self) {

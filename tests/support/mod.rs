@@ -133,6 +133,9 @@ struct World {
     garbage_watches: Vec<String>,
     /// Watches send their headers and then nothing, and never end.
     silent_watches: bool,
+    /// CustomResourceDefinitions by name, served at
+    /// `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/<name>`.
+    crds: BTreeMap<String, Value>,
 }
 
 pub struct FakeApi {
@@ -180,6 +183,7 @@ impl FakeApi {
             garbage_lists: Vec::new(),
             garbage_watches: Vec::new(),
             silent_watches: false,
+            crds: BTreeMap::new(),
         }));
         let (bus, _) = broadcast::channel(65536);
         let (w, b) = (world.clone(), bus.clone());
@@ -265,6 +269,12 @@ impl FakeApi {
         if on {
             w.garbage_watches.push(plural.to_string());
         }
+    }
+
+    /// Serves a CustomResourceDefinition (by its `metadata.name`).
+    pub fn add_crd(&self, crd: Value) {
+        let name = crd["metadata"]["name"].as_str().expect("a CRD name").to_string();
+        lock(&self.world).crds.insert(name, crd);
     }
 
     /// Watches started from now on send their headers and then nothing.
@@ -686,6 +696,18 @@ async fn handle(
             return Ok(true);
         }
         _ => {}
+    }
+    // CRDs, by name
+    if let ["apis", "apiextensions.k8s.io", "v1", "customresourcedefinitions", name] = seg.as_slice() {
+        let crd = lock(world).crds.get(*name).cloned();
+        match crd {
+            Some(c) => respond(s, 200, &c).await?,
+            None => {
+                let msg = format!("customresourcedefinitions.apiextensions.k8s.io \"{name}\" not found");
+                respond(s, 404, &status(404, "NotFound", &msg)).await?
+            }
+        }
+        return Ok(true);
     }
     // resource paths
     let (gv, rest): (String, &[&str]) = match seg.as_slice() {
