@@ -28,7 +28,6 @@ return {
         requestTimeout = 30,
         watchTimeout = 290,
       },
-      charts = { fetch = false },
     },
   },
   handlers = {
