@@ -447,6 +447,25 @@ mod tests {
         assert!(codes(&Fixture::parse(&format!("{CHART}{elsewhere}"))).is_empty());
     }
 
+    #[test]
+    fn a_values_patch_gets_the_chart_of_its_base_release() {
+        let patch = "# file: apps/prod/values.yaml\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  values:\n    replicas: 3\n    image:\n      $0\n";
+        let src = format!("{CHART}{}{patch}", release("    replicaCount: 1\n"));
+        let f = Fixture::parse(&src);
+        let d = f.diagnostics_of("apps/prod/values.yaml");
+        let unknown: Vec<&str> = d.iter().filter(|x| x.code == UNKNOWN_VALUES_KEY).map(|x| &x.message[..10]).collect();
+        assert_eq!(unknown, vec!["`replicas`"], "{d:?}");
+        let items = crate::ide::completion::completions(&f.ws.analysis(), f.file(), f.offset());
+        assert!(items.iter().any(|i| i.label == "pullPolicy"), "{items:?}");
+        // another namespace: not the same release
+        let other = src.replace(
+            "  namespace: apps\nspec:\n  values:\n    replicas",
+            "  namespace: other\nspec:\n  values:\n    replicas",
+        );
+        let f = Fixture::parse(&other);
+        assert!(!f.diagnostics_of("apps/prod/values.yaml").iter().any(|x| x.code == UNKNOWN_VALUES_KEY));
+    }
+
     fn complete(src: &str) -> Vec<CompletionItem> {
         let f = Fixture::parse(src);
         crate::ide::completion::completions(&f.ws.analysis(), f.file(), f.offset())

@@ -56,9 +56,38 @@ pub fn chart_path(tree: &Tree, root: NodeId) -> Option<(String, NodeId)> {
     Some((chart.to_string(), chart_node))
 }
 
-/// The workspace chart a HelmRelease document installs, if any.
+/// The workspace chart a HelmRelease document installs, if any. A document
+/// without a chart (a kustomize patch that only sets values) gets the chart
+/// of the HelmRelease of the same name (and namespace, when both say) that
+/// has one.
 pub fn local_chart(a: &Analysis, file: &FileData, tree: &Tree, root: NodeId) -> Option<Arc<ChartValues>> {
-    let (chart, _) = chart_path(tree, root)?;
+    if let Some((chart, _)) = chart_path(tree, root) {
+        return find_chart(a, file, &chart);
+    }
+    if tree.get(root, "kind").and_then(|k| tree.scalar(k)) != Some("HelmRelease") {
+        return None;
+    }
+    let meta = tree.get(root, "metadata")?;
+    let name = tree.scalar(tree.get(meta, "name")?)?;
+    let ns = tree.get(meta, "namespace").and_then(|n| tree.scalar(n));
+    let index = a.index();
+    index.lookup("HelmRelease", name).iter().find_map(|loc| {
+        let f = a.file(&loc.path)?;
+        let obj = f.summary.objects.get(loc.object)?;
+        if let (Some(a), Some(b)) = (ns, obj.namespace.as_ref())
+            && a != b.value
+        {
+            return None;
+        }
+        let doc = f.syntax.docs.get(obj.doc)?;
+        let t = &doc.parsed.tree;
+        let (chart, _) = chart_path(t, t.root?)?;
+        find_chart(a, f, &chart)
+    })
+}
+
+/// The chart directory `chart` names, seen from `file`.
+fn find_chart(a: &Analysis, file: &FileData, chart: &str) -> Option<Arc<ChartValues>> {
     let rel = chart.trim_start_matches("./");
     // candidate source roots: the workspace roots, then the directories
     // above the file from the outermost in
