@@ -182,4 +182,13 @@ fn the_shipped_example_reports_its_deliberate_mistakes() {
     assert_eq!(code, 1);
     let codes: Vec<&str> = v["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
     assert!(codes.contains(&"yaml-syntax"), "{codes:?}");
+    // the chart kept in the example repository checks its release's values
+    let chart: Vec<(&str, u64)> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["path"] == "examples/demo/apps/internal-api/release.yaml")
+        .map(|d| (d["code"].as_str().unwrap(), d["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(chart, vec![("chart-values-type", 16), ("chart-values-enum", 19), ("chart-values-unknown-key", 21)]);
 }
