@@ -23,6 +23,8 @@ fn seeds() -> &'static Vec<String> {
         let mut v = vec![
             "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n".to_string(),
             "a: &x {b: [1, 'two', \"th\\u00e9\"]}\nc: *x\nd:\n  <<: *x\n  e: |\n    text\n---\n- - x\n  - y\n".to_string(),
+            // values of a chart in the workspace (issue #9): see `chart_files`
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./charts/app\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n  values:\n    replicaCount: 2\n    image:\n      pullPolicy: Always\n      tag: \"1.0\"\n    svc: {port: 80}\n    list:\n      - name: a\n".to_string(),
         ];
         if let Some(dir) = common::shared("corpora") {
             for p in common::walk(&dir) {
@@ -35,6 +37,27 @@ fn seeds() -> &'static Vec<String> {
         }
         v
     })
+}
+
+/// A chart in the fuzz workspace, for the HelmRelease seed.
+fn chart_files(ws: &mut Workspace) {
+    let dir = PathBuf::from("/fuzz/charts/app");
+    ws.set_file(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: sub\n    alias: s\n".into(),
+        None,
+    );
+    ws.set_file(
+        dir.join("values.yaml"),
+        "# -- pods\nreplicaCount: 1\nimage:\n  pullPolicy: IfNotPresent\n  tag: \"\"\nsvc:\n  port: 8080\nlist: []\n"
+            .into(),
+        None,
+    );
+    ws.set_file(
+        dir.join("values.schema.json"),
+        r##"{"properties": {"replicaCount": {"type": "integer"}, "image": {"$ref": "#/definitions/img"}, "list": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}}}, "definitions": {"img": {"type": "object", "properties": {"pullPolicy": {"enum": ["Always", "Never"]}, "tag": {"type": "string"}}}}}"##.into(),
+        None,
+    );
 }
 
 /// Pieces that stress the YAML grammar and our decoding.
@@ -134,7 +157,14 @@ proptest! {
         ws.roots = vec![PathBuf::from("/fuzz")];
         ws.set_file(path.clone(), text.clone(), Some(1));
         ws.set_file(PathBuf::from("/fuzz/clusters/kustomization.yaml"), "resources:\n  - a.yaml\n".into(), None);
+        chart_files(&mut ws);
+        // the same text as a chart's values.schema.json (checked as JSON)
+        let json_path = PathBuf::from("/fuzz/other/values.schema.json");
+        ws.set_file(json_path.clone(), text.clone(), None);
         let a = ws.analysis();
+        for d in ide::diagnostics::file_diagnostics(&a, ws.file(&json_path).unwrap()) {
+            prop_assert!(d.range.end <= text.len() && text.is_char_boundary(d.range.start), "{d:?}");
+        }
         let f = ws.file(&path).unwrap();
         let diags = ide::diagnostics::file_diagnostics(&a, f);
         for d in &diags {
