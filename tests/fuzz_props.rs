@@ -23,6 +23,8 @@ fn seeds() -> &'static Vec<String> {
         let mut v = vec![
             "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n".to_string(),
             "a: &x {b: [1, 'two', \"th\\u00e9\"]}\nc: *x\nd:\n  <<: *x\n  e: |\n    text\n---\n- - x\n  - y\n".to_string(),
+            // valuesFrom a ConfigMap holding a block of values (issue #9)
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\nspec:\n  chart:\n    spec:\n      chart: ./charts/app\n      sourceRef:\n        kind: GitRepository\n        name: x\n  valuesFrom:\n    - kind: ConfigMap\n      name: v\n    - kind: ConfigMap\n      name: v\n      valuesKey: t\n      targetPath: image.tag\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: v\ndata:\n  values.yaml: |\n    replicaCount: 2\n    image:\n      pullPolicy: Never\n  t: x\n".to_string(),
             // values of a chart in the workspace (issue #9): see `chart_files`
             "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./charts/app\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n  values:\n    replicaCount: 2\n    image:\n      pullPolicy: Always\n      tag: \"1.0\"\n    svc: {port: 80}\n    list:\n      - name: a\n".to_string(),
         ];

@@ -38,21 +38,25 @@ pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
         let Some(root) = tree.root else { continue };
         let Some(values) = tree.get(root, "spec").and_then(|s| tree.get(s, "values")) else { continue };
         let Some(cv) = local_chart(a, file, tree, root) else { continue };
-        let mut c = Checker { tree, base: doc.base(), cv: &cv, out };
+        let base = doc.base();
+        let map = move |r: TextRange| r.shift(base);
+        let mut c = Checker { tree, map: &map, cv: &cv, out };
         c.node(values, &cv.schema, "values", 0);
     }
+    valuesfrom_diagnostics(a, file, out);
 }
 
 struct Checker<'a> {
     tree: &'a Tree,
-    base: usize,
+    /// From the tree's ranges to the file's.
+    map: &'a dyn Fn(TextRange) -> TextRange,
     cv: &'a ChartValues,
     out: &'a mut Vec<Diagnostic>,
 }
 
 impl Checker<'_> {
     fn abs(&self, r: TextRange) -> TextRange {
-        r.shift(self.base)
+        (self.map)(r)
     }
 
     fn node(&mut self, id: NodeId, s: &Schema, path: &str, depth: usize) {
@@ -228,6 +232,154 @@ fn yaml_scalar(v: &serde_json::Value) -> Option<String> {
     })
 }
 
+/// Values a HelmRelease takes from a ConfigMap or Secret of the workspace
+/// (`spec.valuesFrom`): the block of YAML under the data key, with the chart
+/// of the release and the path the values go to.
+struct ValuesBlock {
+    chart: std::sync::Arc<ChartValues>,
+    /// Where the values go: `values` or `values.<targetPath>`.
+    target: Vec<PathSeg>,
+    /// The data key's value node (a literal block scalar) in the document.
+    node: NodeId,
+    /// The parsed block, and each of its lines' start in the file.
+    parsed: crate::syntax::ParsedDoc,
+    line_starts: Vec<usize>,
+    /// Set with a `targetPath`: the text is one value placed there (with
+    /// `--set` typing), so only the path is checked.
+    target_path: bool,
+}
+
+impl ValuesBlock {
+    /// A range of the parsed block to the file (ranges stay within a line).
+    fn to_file(&self, r: TextRange) -> TextRange {
+        let at = |off: usize| {
+            let text = &*self.parsed.text;
+            let line = text[..off.min(text.len())].matches('\n').count();
+            let ls = text[..off.min(text.len())].rfind('\n').map(|i| i + 1).unwrap_or(0);
+            self.line_starts.get(line).map(|s| s + (off - ls)).unwrap_or(0)
+        };
+        TextRange::new(at(r.start), at(r.end))
+    }
+}
+
+/// The values blocks of the ConfigMaps/Secrets in `file` that HelmReleases
+/// with a workspace chart read through `valuesFrom`.
+fn values_blocks(a: &Analysis, file: &FileData) -> Vec<(usize, ValuesBlock)> {
+    let mut out = Vec::new();
+    let index = a.index();
+    for (di, doc) in file.syntax.docs.iter().enumerate() {
+        let tree = &doc.parsed.tree;
+        let Some(root) = tree.root else { continue };
+        let kind = tree.get(root, "kind").and_then(|k| tree.scalar(k));
+        if !matches!(kind, Some("ConfigMap" | "Secret")) {
+            continue;
+        }
+        let kind = kind.unwrap_or_default();
+        let Some(meta) = tree.get(root, "metadata") else { continue };
+        let Some(name) = tree.get(meta, "name").and_then(|n| tree.scalar(n)) else { continue };
+        let ns = tree.get(meta, "namespace").and_then(|n| tree.scalar(n));
+        for loc in index.of_kind("HelmRelease") {
+            let Some(hf) = a.file(&loc.path) else { continue };
+            let Some(obj) = hf.summary.objects.get(loc.object) else { continue };
+            let Some(hdoc) = hf.syntax.docs.get(obj.doc) else { continue };
+            let ht = &hdoc.parsed.tree;
+            let Some(hroot) = ht.root else { continue };
+            if let (Some(a), Some(b)) = (ns, obj.namespace.as_ref())
+                && a != b.value
+            {
+                continue;
+            }
+            let Some(vf) = ht.get(hroot, "spec").and_then(|s| ht.get(s, "valuesFrom")) else { continue };
+            for &item in ht.items(vf) {
+                let field = |k: &str| ht.get(item, k).and_then(|v| ht.scalar(v));
+                if field("kind") != Some(kind) || field("name") != Some(name) {
+                    continue;
+                }
+                let key = field("valuesKey").unwrap_or("values.yaml");
+                let data = if kind == "Secret" { "stringData" } else { "data" };
+                let Some(node) = tree.get(root, data).and_then(|d| tree.get(d, key)) else { continue };
+                let Some(chart) = local_chart(a, hf, ht, hroot) else { continue };
+                let mut target = vec![PathSeg::Key("values".into())];
+                if let Some(tp) = field("targetPath") {
+                    target.extend(tp.split('.').filter(|s| !s.is_empty()).map(|s| PathSeg::Key(s.to_string())));
+                }
+                let target_path = target.len() > 1;
+                if target_path {
+                    let parsed = crate::syntax::parse_document("");
+                    out.push((di, ValuesBlock { chart, target, node, parsed, line_starts: vec![], target_path }));
+                } else if let Some((parsed, line_starts)) = parse_block(&doc.parsed, node, doc.base()) {
+                    out.push((di, ValuesBlock { chart, target, node, parsed, line_starts, target_path }));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A literal block scalar (`|`) parsed as YAML, with its lines' starts in
+/// the file. Other styles are not parsed (their text does not map back
+/// line by line).
+fn parse_block(
+    doc: &crate::syntax::ParsedDoc,
+    node: NodeId,
+    base: usize,
+) -> Option<(crate::syntax::ParsedDoc, Vec<usize>)> {
+    let tree = &doc.tree;
+    let NodeKind::Scalar { value, style: crate::syntax::ScalarStyle::Literal } = &tree.node(node).kind else {
+        return None;
+    };
+    let raw = &doc.text[tree.node(node).range.start..tree.node(node).range.end];
+    // content lines follow the header line (`|`, `|-`, `|2`...)
+    let first_nl = raw.find('\n')?;
+    // an explicit indentation indicator (`|2`) is rare: not mapped
+    if raw[..first_nl].split('#').next().is_some_and(|h| h.chars().any(|c| c.is_ascii_digit())) {
+        return None;
+    }
+    let content_start = tree.node(node).range.start + first_nl + 1;
+    let content = &doc.text[content_start..tree.node(node).range.end];
+    let indent = content.lines().find(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start_matches(' ').len())?;
+    let mut starts = Vec::new();
+    let mut at = content_start;
+    for line in content.split_inclusive('\n') {
+        let lead = line.len() - line.trim_start_matches(' ').len();
+        starts.push(base + at + lead.min(indent));
+        at += line.len();
+    }
+    Some((crate::syntax::parse_document(value), starts))
+}
+
+/// Diagnostics of the values blocks in `file`.
+fn valuesfrom_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
+    for (di, b) in values_blocks(a, file) {
+        let rel: Vec<PathSeg> = b.target[1..].to_vec();
+        let label = crate::syntax::path_to_string(&b.target);
+        let Some(s) = schema_at(&b.chart.schema, &rel) else {
+            // a targetPath the chart does not know
+            let doc = &file.syntax.docs[di];
+            let r = doc.abs(doc.parsed.tree.node(b.node).range);
+            let first_line = file.text[r.start..r.end].find('\n').map(|i| r.start + i).unwrap_or(r.end);
+            out.push(Diagnostic::new(
+                UNKNOWN_VALUES_KEY,
+                Severity::Warning,
+                TextRange::new(r.start, first_line),
+                format!(
+                    "`{label}` (a `valuesFrom` targetPath) is not a value of chart `{}` ({})",
+                    b.chart.name,
+                    b.chart.source.label()
+                ),
+            ));
+            continue;
+        };
+        if b.target_path {
+            continue;
+        }
+        let Some(root) = b.parsed.tree.root else { continue };
+        let map = |r: TextRange| b.to_file(r);
+        let mut c = Checker { tree: &b.parsed.tree, map: &map, cv: &b.chart, out };
+        c.node(root, s, &label, 0);
+    }
+}
+
 /// A JSON scalar as it is written in YAML (strings without quotes).
 fn shown(v: &serde_json::Value) -> String {
     match v {
@@ -306,7 +458,10 @@ fn origin(cv: &ChartValues) -> String {
 /// The hover provider (registered in `hover::PROVIDERS`): keys and values
 /// inside `spec.values`, and the chart named by `spec.chart.spec.chart`.
 pub fn values_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hover> {
-    let (_, doc) = file.syntax.doc_at(offset)?;
+    let (di, doc) = file.syntax.doc_at(offset)?;
+    if let Some(h) = block_hover(a, file, di, offset) {
+        return Some(h);
+    }
     let base = doc.base();
     let tree = &doc.parsed.tree;
     let root = tree.root?;
@@ -329,8 +484,39 @@ pub fn values_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hove
     }
     let path = tree.path_of(node);
     let rel = values_rel(&path)?;
-    let Some(PathSeg::Key(name)) = rel.last() else { return None };
     let cv = local_chart(a, file, tree, root)?;
+    values_markdown(&cv, rel).map(|markdown| Hover { range, markdown })
+}
+
+/// Hover on a key inside a values block of a ConfigMap/Secret.
+fn block_hover(a: &Analysis, file: &FileData, di: usize, offset: usize) -> Option<Hover> {
+    let tree = &file.syntax.docs.get(di)?.parsed.tree;
+    tree.root
+        .and_then(|r| tree.get(r, "kind"))
+        .and_then(|k| tree.scalar(k))
+        .filter(|k| *k == "ConfigMap" || *k == "Secret")?;
+    let blocks = values_blocks(a, file);
+    let b = blocks.iter().map(|(_, b)| b).filter(|b| !b.target_path).find(|b| {
+        let n = tree.node(b.node).range.shift(file.syntax.docs[di].base());
+        n.start <= offset && offset <= n.end
+    })?;
+    // the file offset back to the block's text
+    let line = b.line_starts.iter().rposition(|&s| s <= offset)?;
+    let text = &*b.parsed.text;
+    let line_start = text.split_inclusive('\n').take(line).map(str::len).sum::<usize>();
+    let rel_off = line_start + (offset - b.line_starts[line]);
+    let bt = &b.parsed.tree;
+    let &node = bt.chain_at(rel_off).last()?;
+    bt.scalar(node)?;
+    let mut path: Vec<PathSeg> = b.target[1..].to_vec();
+    path.extend(bt.path_of(node));
+    let markdown = values_markdown(&b.chart, &path)?;
+    Some(Hover { range: b.to_file(bt.node(node).range), markdown })
+}
+
+/// The hover text of the value at `rel` (below `values`).
+fn values_markdown(cv: &ChartValues, rel: &[PathSeg]) -> Option<String> {
+    let Some(PathSeg::Key(name)) = rel.last() else { return None };
     let s = schema_at(&cv.schema, rel)?;
     let mut md = format!("**`{name}`**: {}", s.type_label());
     if let Some(d) = &s.default {
@@ -353,8 +539,8 @@ pub fn values_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hove
     if let Some(desc) = &s.description {
         md.push_str(&format!("\n\n{desc}"));
     }
-    md.push_str(&format!("\n\n{}", origin(&cv)));
-    Some(Hover { range, markdown: md })
+    md.push_str(&format!("\n\n{}", origin(cv)));
+    Some(md)
 }
 
 #[cfg(test)]
@@ -464,6 +650,35 @@ mod tests {
         );
         let f = Fixture::parse(&other);
         assert!(!f.diagnostics_of("apps/prod/values.yaml").iter().any(|x| x.code == UNKNOWN_VALUES_KEY));
+    }
+
+    #[test]
+    fn values_from_a_configmap_are_checked_and_explained_in_place() {
+        let hr = release("    replicaCount: 1\n").replace(
+            "  values:\n",
+            "  valuesFrom:\n    - kind: ConfigMap\n      name: podinfo-values\n    - kind: ConfigMap\n      name: podinfo-values\n      valuesKey: tag\n      targetPath: image.tagg\n  values:\n",
+        );
+        let cm = "# file: apps/values.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: podinfo-values\n  namespace: apps\ndata:\n  values.yaml: |\n    replicaCount: 2\n    imagee:\n      tag: x\n    image:\n      repository: r$0\n  tag: 1.2.3\n";
+        let f = Fixture::parse(&format!("{CHART}{hr}{cm}"));
+        let d = f.diagnostics_of("apps/values.yaml");
+        let text = &f.ws.file(&std::path::PathBuf::from("/fixture/apps/values.yaml")).unwrap().text;
+        let got: Vec<(&str, &str)> = d.iter().map(|x| (x.code, &text[x.range.start..x.range.end])).collect();
+        assert_eq!(got, vec![("chart-values-unknown-key", "imagee"), ("chart-values-unknown-key", "1.2.3")], "{d:?}");
+        assert!(d[1].message.starts_with("`values.image.tagg` (a `valuesFrom` targetPath)"), "{}", d[1].message);
+        // hover inside the block
+        let at = text.find("repository").unwrap() + 3;
+        let h = crate::ide::hover::hover(
+            &f.ws.analysis(),
+            f.ws.file(&std::path::PathBuf::from("/fixture/apps/values.yaml")).unwrap(),
+            at,
+        )
+        .unwrap();
+        assert!(
+            h.markdown.contains("**`repository`**: string") && h.markdown.contains("the image repository"),
+            "{}",
+            h.markdown
+        );
+        assert_eq!(&text[h.range.start..h.range.end], "repository");
     }
 
     fn complete(src: &str) -> Vec<CompletionItem> {
