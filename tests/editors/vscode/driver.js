@@ -250,10 +250,14 @@ async function main() {
 
 async function uiPhase(context, url) {
   const page = await context.newPage();
+  // the suite left a missing server path in the user settings, and
+  // code-server picks up the rewritten settings.json through a file watcher:
+  // give it time before the window starts
+  await sleep(2000);
   await page.goto(url);
   await page.locator('.monaco-workbench').waitFor({ timeout: 30000 });
   // open apps/podinfo.yaml through Quick Open, as a user would
-  const opened = await step('ui-open', async () => {
+  const openPodinfo = async () => {
     await page.locator('.monaco-workbench .part.editor').waitFor({ timeout: 20000 });
     await sleep(500);
     await page.keyboard.press('Control+P');
@@ -263,6 +267,20 @@ async function uiPhase(context, url) {
     await row.waitFor({ timeout: 10000 });
     await row.click();
     await page.locator('.monaco-editor .view-lines:has-text("sourceRef")').waitFor({ timeout: 10000 });
+  };
+  const opened = await step('ui-open', async () => {
+    await openPodinfo();
+    // if the extension still read the stale path (status bar "Flux: no
+    // server"), reload the window once: the settings are current by then
+    const status = page.locator('[id="flux-lsp.flux-lsp.fluxLsp.status"]');
+    await status.waitFor({ timeout: 10000 }).catch(() => {});
+    if (/no server/.test(await status.innerText().catch(() => ''))) {
+      console.log('vscode: the UI window started with the stale server path; reloading it');
+      await sleep(1000);
+      await page.reload();
+      await page.locator('.monaco-workbench').waitFor({ timeout: 30000 });
+      await openPodinfo();
+    }
   });
   if (!opened) {
     await page.screenshot({ path: path.join(screenshots, 'vscode-failure.png') });
