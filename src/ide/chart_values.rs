@@ -417,38 +417,91 @@ pub fn json_file_diagnostics(file: &FileData) -> Option<Vec<Diagnostic>> {
 /// The completion provider (registered in `completion::PROVIDERS`): keys and
 /// values inside `spec.values` from the chart.
 pub fn values_completion(a: &Analysis, file: &FileData, offset: usize) -> Option<Vec<CompletionItem>> {
-    // cheap test first: a HelmRelease installing a workspace chart
-    let (_, doc) = file.syntax.doc_at(offset)?;
+    let (di, doc) = file.syntax.doc_at(offset)?;
     let t = &doc.parsed.tree;
+    let reg = a.schemas();
+    let (kdef, _) = reg.kind("helm.toolkit.fluxcd.io", "HelmRelease")?;
+    if is_data_object(t) {
+        // inside a values block of a ConfigMap/Secret read through valuesFrom
+        let blocks = values_blocks(a, file);
+        let (b, rel_off) = block_at(file, di, &blocks, offset)?;
+        let prefix = &b.target[1..];
+        return super::schema_completion::with_patched_text(&b.parsed.text, rel_off, |tree, _, node, ctx| {
+            let ctx = super::schema_completion::PatchedCtx { range: b.to_file(ctx.range), ..*ctx };
+            items_at(&b.chart, kdef, tree, node, &ctx, |path| {
+                let mut p = prefix.to_vec();
+                p.extend_from_slice(path);
+                Some(p)
+            })
+        });
+    }
+    // cheap test first: a HelmRelease installing a workspace chart
     local_chart(a, file, t, t.root?)?;
     super::schema_completion::with_patched_doc(file, offset, |tree, root, node, ctx| {
         let cv = local_chart(a, file, tree, root)?;
-        let reg = a.schemas();
-        let (kdef, _) = super::schema_completion::object_schema(&reg, tree, root)?;
-        if ctx.key {
-            let map = tree.node(node).parent?;
-            let path = tree.path_of(map);
-            let rel = values_rel(&path)?;
-            let s = schema_at(&cv.schema, rel)?;
-            let present: Vec<&str> = tree
-                .entries(map)
-                .iter()
-                .filter_map(|e| tree.scalar(e.key))
-                .filter(|k| *k != super::schema_completion::PLACEHOLDER)
-                .collect();
-            let mut items = super::schema_completion::keys(kdef, s, "values", &present, ctx.range, ctx.flow);
-            for it in &mut items {
-                if it.documentation.is_none() {
-                    it.documentation = Some(origin(&cv));
-                }
-            }
-            return Some(items);
-        }
-        let path = tree.path_of(node);
-        let rel = values_rel(&path)?;
-        let s = schema_at(&cv.schema, rel)?;
-        Some(super::schema_completion::value_items(kdef, s, "values", ctx.range))
+        items_at(&cv, kdef, tree, node, ctx, |path| values_rel(path).map(<[PathSeg]>::to_vec))
     })
+}
+
+/// Keys (or values) of the chart at the placeholder `node`; `rel` turns a
+/// path in `tree` into the path below `values`.
+fn items_at(
+    cv: &ChartValues,
+    kdef: &crate::schema::KindDef,
+    tree: &Tree,
+    node: NodeId,
+    ctx: &super::schema_completion::PatchedCtx,
+    rel: impl Fn(&[PathSeg]) -> Option<Vec<PathSeg>>,
+) -> Option<Vec<CompletionItem>> {
+    if ctx.key {
+        let map = tree.node(node).parent?;
+        let rel = rel(&tree.path_of(map))?;
+        let s = schema_at(&cv.schema, &rel)?;
+        let present: Vec<&str> = tree
+            .entries(map)
+            .iter()
+            .filter_map(|e| tree.scalar(e.key))
+            .filter(|k| *k != super::schema_completion::PLACEHOLDER)
+            .collect();
+        let mut items = super::schema_completion::keys(kdef, s, "values", &present, ctx.range, ctx.flow);
+        for it in &mut items {
+            if it.documentation.is_none() {
+                it.documentation = Some(origin(cv));
+            }
+        }
+        return Some(items);
+    }
+    let rel = rel(&tree.path_of(node))?;
+    let s = schema_at(&cv.schema, &rel)?;
+    Some(super::schema_completion::value_items(kdef, s, "values", ctx.range))
+}
+
+fn is_data_object(tree: &Tree) -> bool {
+    tree.root
+        .and_then(|r| tree.get(r, "kind"))
+        .and_then(|k| tree.scalar(k))
+        .is_some_and(|k| k == "ConfigMap" || k == "Secret")
+}
+
+/// The values block holding `offset` and the offset in the block's text.
+fn block_at<'b>(
+    file: &FileData,
+    di: usize,
+    blocks: &'b [(usize, ValuesBlock)],
+    offset: usize,
+) -> Option<(&'b ValuesBlock, usize)> {
+    let doc = file.syntax.docs.get(di)?;
+    let tree = &doc.parsed.tree;
+    let b = blocks.iter().filter(|(d, b)| *d == di && !b.target_path).map(|(_, b)| b).find(|b| {
+        let n = tree.node(b.node).range.shift(doc.base());
+        n.start <= offset && offset <= n.end
+    })?;
+    let line = b.line_starts.iter().rposition(|&s| s <= offset)?;
+    let text = &*b.parsed.text;
+    let line_start = text.split_inclusive('\n').take(line).map(str::len).sum::<usize>();
+    let line_len = text[line_start..].find('\n').unwrap_or(text.len() - line_start);
+    let col = (offset - b.line_starts[line]).min(line_len);
+    Some((b, line_start + col))
 }
 
 fn origin(cv: &ChartValues) -> String {
@@ -490,21 +543,11 @@ pub fn values_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hove
 
 /// Hover on a key inside a values block of a ConfigMap/Secret.
 fn block_hover(a: &Analysis, file: &FileData, di: usize, offset: usize) -> Option<Hover> {
-    let tree = &file.syntax.docs.get(di)?.parsed.tree;
-    tree.root
-        .and_then(|r| tree.get(r, "kind"))
-        .and_then(|k| tree.scalar(k))
-        .filter(|k| *k == "ConfigMap" || *k == "Secret")?;
+    if !is_data_object(&file.syntax.docs.get(di)?.parsed.tree) {
+        return None;
+    }
     let blocks = values_blocks(a, file);
-    let b = blocks.iter().map(|(_, b)| b).filter(|b| !b.target_path).find(|b| {
-        let n = tree.node(b.node).range.shift(file.syntax.docs[di].base());
-        n.start <= offset && offset <= n.end
-    })?;
-    // the file offset back to the block's text
-    let line = b.line_starts.iter().rposition(|&s| s <= offset)?;
-    let text = &*b.parsed.text;
-    let line_start = text.split_inclusive('\n').take(line).map(str::len).sum::<usize>();
-    let rel_off = line_start + (offset - b.line_starts[line]);
+    let (b, rel_off) = block_at(file, di, &blocks, offset)?;
     let bt = &b.parsed.tree;
     let &node = bt.chain_at(rel_off).last()?;
     bt.scalar(node)?;
@@ -679,6 +722,13 @@ mod tests {
             h.markdown
         );
         assert_eq!(&text[h.range.start..h.range.end], "repository");
+        // completion inside the block: the keys of `image` not set yet, replacing the typed word
+        let cm2 = cm.replace("      repository: r$0\n", "      pu$0\n");
+        let f = Fixture::parse(&format!("{CHART}{hr}{cm2}"));
+        let items = crate::ide::completion::completions(&f.ws.analysis(), f.file(), f.offset());
+        let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
+        assert_eq!(labels, vec!["repository", "tag", "pullPolicy"], "{items:?}");
+        assert_eq!(f.slice(items[2].replace.unwrap()), "pu");
     }
 
     fn complete(src: &str) -> Vec<CompletionItem> {

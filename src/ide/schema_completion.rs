@@ -196,6 +196,7 @@ pub(super) fn object_schema<'r>(reg: &'r Registry, tree: &Tree, node: NodeId) ->
 /// Where a completion is asked, for providers that work on the patched
 /// document: a key or a value, inside a flow collection, and the range the
 /// typed word covers in the file.
+#[derive(Clone, Copy)]
 pub(super) struct PatchedCtx {
     pub key: bool,
     pub flow: bool,
@@ -230,12 +231,28 @@ pub(super) fn with_patched_doc<T>(
     f: impl FnOnce(&Tree, NodeId, NodeId, &PatchedCtx) -> Option<T>,
 ) -> Option<T> {
     let (doc, text, rel) = doc_text_at(file, offset)?;
+    let base = doc.base();
+    with_patched_text(text, rel, |tree, root, node, ctx| {
+        f(tree, root, node, &PatchedCtx { range: ctx.range.shift(base), ..*ctx })
+    })
+}
+
+/// Like [`with_patched_doc`] on any YAML text (e.g. a block of values in a
+/// ConfigMap); the range in the context is relative to `text`.
+pub(super) fn with_patched_text<T>(
+    text: &str,
+    rel: usize,
+    f: impl FnOnce(&Tree, NodeId, NodeId, &PatchedCtx) -> Option<T>,
+) -> Option<T> {
+    if rel > text.len() || !text.is_char_boundary(rel) {
+        return None;
+    }
     let ctx = context(text, rel)?;
     let parsed = parse_document(&ctx.patched);
     let tree = &parsed.tree;
     let node = placeholder_node(tree, ctx.at)?;
     let root = tree.root?;
-    f(tree, root, node, &PatchedCtx { key: ctx.key, flow: ctx.flow, range: ctx.word.shift(doc.base()) })
+    f(tree, root, node, &PatchedCtx { key: ctx.key, flow: ctx.flow, range: ctx.word })
 }
 
 pub fn schema_completion(a: &Analysis, file: &FileData, offset: usize) -> Option<Vec<CompletionItem>> {
