@@ -1,6 +1,8 @@
 //! Completion and hover only look at the cursor's document, so they stay
 //! fast on big files; and no offset of odd input makes them panic.
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -111,25 +113,10 @@ fn no_offset_of_odd_input_panics() {
 /// overrides the built-in schemas and brings the upstream descriptions.
 #[test]
 fn workspace_crds_bring_descriptions_and_load_quickly() {
-    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/flux-api/crds"));
-    if !dir.is_dir() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{} missing in CI", dir.display());
-        eprintln!("skipped: {} not found", dir.display());
-        return;
-    }
+    let Some(dir) = common::shared("flux-api/crds") else { return };
     let mut all = String::new();
-    let mut stack = vec![dir.to_path_buf()];
-    let mut files = Vec::new();
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml") {
-                files.push(p);
-            }
-        }
-    }
+    let mut files: Vec<_> =
+        common::walk(&dir).into_iter().filter(|p| p.extension().is_some_and(|x| x == "yaml")).collect();
     files.sort();
     for f in files {
         let t = std::fs::read_to_string(&f).unwrap();

@@ -435,31 +435,21 @@ impl Supervisor {
 
         let (lost_tx, mut lost_rx) = mpsc::channel::<String>(4);
         let mut set = tokio::task::JoinSet::new();
+        let watcher = |kind: ServedKind, ns: Option<String>, events: bool| Watcher {
+            client: client.clone(),
+            kind,
+            ns,
+            cache: self.cache.clone(),
+            tx: self.tx.clone(),
+            lost: lost_tx.clone(),
+            events,
+            timeouts: (limit, self.opts.watch_timeout),
+        };
         for (k, ns, rv) in scopes {
-            let w = Watcher {
-                client: client.clone(),
-                kind: k,
-                ns,
-                cache: self.cache.clone(),
-                tx: self.tx.clone(),
-                lost: lost_tx.clone(),
-                events: false,
-                timeouts: (limit, self.opts.watch_timeout),
-            };
-            set.spawn(w.run(rv));
+            set.spawn(watcher(k, ns, false).run(rv));
         }
         for (ns, rv) in event_scopes {
-            let w = Watcher {
-                client: client.clone(),
-                kind: ev_kind.clone(),
-                ns,
-                cache: self.cache.clone(),
-                tx: self.tx.clone(),
-                lost: lost_tx.clone(),
-                events: true,
-                timeouts: (limit, self.opts.watch_timeout),
-            };
-            set.spawn(w.run(rv));
+            set.spawn(watcher(ev_kind.clone(), ns, true).run(rv));
         }
         // kinds listed per namespace: watch the namespaces the workspace gains
         let mut known = namespaces;
@@ -480,17 +470,7 @@ impl Supervisor {
                                 Ok((rv, items)) => {
                                     let changed = self.cache.replace_scope(&k.group, &k.kind, Some(&ns), &items);
                                     let _ = self.tx.send(Report::Changed(changed));
-                                    let w = Watcher {
-                                        client: client.clone(),
-                                        kind: k.clone(),
-                                        ns: Some(ns.clone()),
-                                        cache: self.cache.clone(),
-                                        tx: self.tx.clone(),
-                                        lost: lost_tx.clone(),
-                                        events: false,
-                                        timeouts: (limit, self.opts.watch_timeout),
-                                    };
-                                    set.spawn(w.run(rv));
+                                    set.spawn(watcher(k.clone(), Some(ns.clone()), false).run(rv));
                                 }
                                 Err(e) if e.transport() => return lost_of(&e),
                                 Err(e) => tracing::info!(kind = %k.kind, ns = %ns, error = %self.redact(&e.message()), "cluster: cannot list"),

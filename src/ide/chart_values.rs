@@ -263,53 +263,53 @@ impl ValuesBlock {
 }
 
 /// The values blocks of the ConfigMaps/Secrets in `file` that HelmReleases
-/// with a workspace chart read through `valuesFrom`.
+/// with a workspace chart read through `valuesFrom`. The releases come from
+/// the reference model (its resolved `valuesFrom` entries pointing at each
+/// object, with their namespace rule), not from a scan of the workspace.
 fn values_blocks(a: &Analysis, file: &FileData) -> Vec<(usize, ValuesBlock)> {
     let mut out = Vec::new();
-    let index = a.index();
+    let mut model = None;
     for (di, doc) in file.syntax.docs.iter().enumerate() {
         let tree = &doc.parsed.tree;
         let Some(root) = tree.root else { continue };
-        let kind = tree.get(root, "kind").and_then(|k| tree.scalar(k));
-        if !matches!(kind, Some("ConfigMap" | "Secret")) {
+        if !is_data_object(tree) {
             continue;
         }
-        let kind = kind.unwrap_or_default();
-        let Some(meta) = tree.get(root, "metadata") else { continue };
-        let Some(name) = tree.get(meta, "name").and_then(|n| tree.scalar(n)) else { continue };
-        let ns = tree.get(meta, "namespace").and_then(|n| tree.scalar(n));
-        for loc in index.of_kind("HelmRelease") {
-            let Some(hf) = a.file(&loc.path) else { continue };
-            let Some(obj) = hf.summary.objects.get(loc.object) else { continue };
-            let Some(hdoc) = hf.syntax.docs.get(obj.doc) else { continue };
-            let ht = &hdoc.parsed.tree;
-            let Some(hroot) = ht.root else { continue };
-            if let (Some(a), Some(b)) = (ns, obj.namespace.as_ref())
-                && a != b.value
-            {
+        let Some(oi) = file.summary.objects.iter().position(|o| o.doc == di) else { continue };
+        let model = model.get_or_insert_with(|| a.ref_model());
+        let Some(t) = model.target_of(&file.path, oi) else { continue };
+        let kind = tree.get(root, "kind").and_then(|k| tree.scalar(k)).unwrap_or_default();
+        for site in model.sites_of(t) {
+            let crate::workspace::resolve::Site::Ref(path, ri) = site else { continue };
+            let Some(hf) = a.file(path) else { continue };
+            let Some(r) = hf.summary.refs.refs.get(*ri) else { continue };
+            if r.spec().label != "spec.valuesFrom" {
                 continue;
             }
+            let Some(hdoc) = hf.summary.objects.get(r.object).and_then(|o| hf.syntax.docs.get(o.doc)) else { continue };
+            let ht = &hdoc.parsed.tree;
+            let Some(hroot) = ht.root else { continue };
+            // the valuesFrom item this reference was read from
             let Some(vf) = ht.get(hroot, "spec").and_then(|s| ht.get(s, "valuesFrom")) else { continue };
-            for &item in ht.items(vf) {
-                let field = |k: &str| ht.get(item, k).and_then(|v| ht.scalar(v));
-                if field("kind") != Some(kind) || field("name") != Some(name) {
-                    continue;
-                }
-                let key = field("valuesKey").unwrap_or("values.yaml");
-                let data = if kind == "Secret" { "stringData" } else { "data" };
-                let Some(node) = tree.get(root, data).and_then(|d| tree.get(d, key)) else { continue };
-                let Some(chart) = local_chart(a, hf, ht, hroot) else { continue };
-                let mut target = vec![PathSeg::Key("values".into())];
-                if let Some(tp) = field("targetPath") {
-                    target.extend(tp.split('.').filter(|s| !s.is_empty()).map(|s| PathSeg::Key(s.to_string())));
-                }
-                let target_path = target.len() > 1;
-                if target_path {
-                    let parsed = crate::syntax::parse_document("");
-                    out.push((di, ValuesBlock { chart, target, node, parsed, line_starts: vec![], target_path }));
-                } else if let Some((parsed, line_starts)) = parse_block(&doc.parsed, node, doc.base()) {
-                    out.push((di, ValuesBlock { chart, target, node, parsed, line_starts, target_path }));
-                }
+            let Some(&item) = ht.items(vf).iter().find(|&&it| hdoc.abs(ht.node(it).range).start == r.block.start)
+            else {
+                continue;
+            };
+            let field = |k: &str| ht.get(item, k).and_then(|v| ht.scalar(v));
+            let key = field("valuesKey").unwrap_or("values.yaml");
+            let data = if kind == "Secret" { "stringData" } else { "data" };
+            let Some(node) = tree.get(root, data).and_then(|d| tree.get(d, key)) else { continue };
+            let Some(chart) = local_chart(a, hf, ht, hroot) else { continue };
+            let mut target = vec![PathSeg::Key("values".into())];
+            if let Some(tp) = field("targetPath") {
+                target.extend(tp.split('.').filter(|s| !s.is_empty()).map(|s| PathSeg::Key(s.to_string())));
+            }
+            let target_path = target.len() > 1;
+            if target_path {
+                let parsed = crate::syntax::parse_document("");
+                out.push((di, ValuesBlock { chart, target, node, parsed, line_starts: vec![], target_path }));
+            } else if let Some((parsed, line_starts)) = parse_block(&doc.parsed, node, doc.base()) {
+                out.push((di, ValuesBlock { chart, target, node, parsed, line_starts, target_path }));
             }
         }
     }

@@ -69,17 +69,7 @@ mod tests {
             return;
         }
         let mut files = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "yaml") {
-                    files.push(p);
-                }
-            }
-        }
+        crate::schema::registry::crd_files(dir, &mut files, 0);
         let mut kinds = Vec::new();
         for f in files {
             for mut k in crate::schema::loader::kinds_from_yaml(&std::fs::read_to_string(&f).unwrap()) {

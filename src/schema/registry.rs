@@ -201,7 +201,7 @@ pub fn has_crds(f: &crate::workspace::FileData) -> bool {
     f.summary.objects.iter().any(|o| o.kind_str() == "CustomResourceDefinition")
 }
 
-fn crd_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+pub(crate) fn crd_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     if depth > 8 {
         return;
     }

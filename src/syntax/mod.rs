@@ -50,6 +50,20 @@ pub struct ParsedDoc {
 }
 
 impl ParsedDoc {
+    /// A document not given to the tree builder (too deep, too large):
+    /// its syntax errors only, marked partial.
+    fn without_tree(text: &str, errors: Vec<SyntaxError>) -> ParsedDoc {
+        ParsedDoc {
+            text: text.into(),
+            tree: Tree::default(),
+            errors,
+            comments: Vec::new(),
+            partial: true,
+            duplicate_keys: Vec::new(),
+            memo: Default::default(),
+        }
+    }
+
     pub fn comment_text(&self, r: TextRange) -> &str {
         &self.text[r.start..r.end]
     }
@@ -136,15 +150,7 @@ pub fn parse_document(text: &str) -> ParsedDoc {
             message: format!("block nesting deeper than {MAX_BLOCK_DEPTH} levels is not analysed"),
             limit: true,
         });
-        return ParsedDoc {
-            text: text.into(),
-            tree: Tree::default(),
-            errors,
-            comments: Vec::new(),
-            partial: true,
-            duplicate_keys: Vec::new(),
-            memo: Default::default(),
-        };
+        return ParsedDoc::without_tree(text, errors);
     }
     let ts = PARSER.with(|p| p.borrow_mut().parse(text, None));
     let mut builder = tree::Builder::new(text);
@@ -315,15 +321,7 @@ impl SyntaxFile {
             Ok(_) => Vec::new(),
             Err(e) => vec![saphyr_error(text, &e)],
         };
-        let parsed = ParsedDoc {
-            text: "".into(),
-            tree: Tree::default(),
-            errors,
-            comments: Vec::new(),
-            partial: true,
-            duplicate_keys: Vec::new(),
-            memo: Default::default(),
-        };
+        let parsed = ParsedDoc::without_tree("", errors);
         SyntaxFile {
             docs: vec![FileDoc {
                 span: DocSpan { range: TextRange::new(0, text.len()), marker: None },
