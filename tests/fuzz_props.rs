@@ -190,6 +190,11 @@ proptest! {
         let mut model = start.clone();
         let mut doc = Document::new(&start, 1);
         let mut syntax = SyntaxFile::parse(&start, None);
+        // the workspace reuses each unchanged document's memoised summary and
+        // diagnostics: after the edits they must equal a fresh analysis
+        let path = std::path::PathBuf::from("/p/apps/kustomization.yaml");
+        let mut ws = Workspace::default();
+        ws.set_file(path.clone(), start.clone(), Some(1));
         for (v, (at, del_chars, ins)) in edits.into_iter().enumerate() {
             // an edit expressed in UTF-16 positions, as an editor sends it
             let chars: Vec<(usize, char)> = model.char_indices().collect();
@@ -207,8 +212,47 @@ proptest! {
             doc.apply(&[TextEdit { range: Some((LineCol { line: ls.line, col: ls.col }, LineCol { line: le.line, col: le.col })), text: ins.to_string() }], v as i32 + 2, Encoding::Utf16);
             prop_assert_eq!(&**doc.text(), model.as_str());
             syntax = SyntaxFile::parse(doc.text(), Some(&syntax));
+            ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(v as i32 + 2));
+            let _ = ide::diagnostics::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
         }
         let fresh = SyntaxFile::parse(&model, None);
         prop_assert_eq!(fingerprint(&syntax), fingerprint(&fresh));
+        let mut fresh_ws = Workspace::default();
+        fresh_ws.set_file(path.clone(), model.clone(), Some(1));
+        let (inc, new) = (ws.file(&path).unwrap(), fresh_ws.file(&path).unwrap());
+        prop_assert_eq!(common::summary_ranges_ok(&model, &inc.summary), Ok(()));
+        prop_assert_eq!(&inc.summary, &new.summary);
+        prop_assert_eq!(
+            ide::diagnostics::file_diagnostics(&ws.analysis(), inc),
+            ide::diagnostics::file_diagnostics(&fresh_ws.analysis(), new)
+        );
     }
+}
+
+/// Every kind of summary item sits in a later document of a file, and an
+/// edit in the first document moves them: the summary put together from the
+/// memoised documents must still point at their text.
+#[test]
+fn memoised_summaries_follow_their_documents() {
+    let later = "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  components: [./c]\n  postBuild:\n    substitute:\n      cluster: prod\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vars\n  namespace: ${NS}\ndata:\n  key: ${VALUE:=x}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - image: ghcr.io/x/web:1.0 # {\"$imagepolicy\": \"flux-system:web\"}\n---\napiVersion: source.extensions.fluxcd.io/v1beta1\nkind: ArtifactGenerator\nmetadata:\n  name: gen\nspec:\n  sources:\n    - alias: repo\n      kind: GitRepository\n      name: flux-system\n  artifacts:\n    - name: art\n      copy:\n        - from: \"@repo/apps/**\"\n          to: \"@artifact/\"\n";
+    let first = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\nspec:\n  url: https://example.com/x\n";
+    let path = PathBuf::from("/p/clusters/prod/sync.yaml");
+    let mut ws = Workspace::default();
+    let text = format!("{first}{later}");
+    ws.set_file(path.clone(), text.clone(), Some(1));
+    let before = ws.file(&path).unwrap().summary.clone();
+    assert_eq!(common::summary_ranges_ok(&text, &before), Ok(()));
+    assert!(before.refs.vars.len() >= 2 && !before.refs.markers.is_empty() && !before.refs.appliers.is_empty());
+    assert!(!before.refs.produced.is_empty() && !before.refs.data_keys.is_empty());
+    // grow the first document: every later range moves by the inserted length
+    let edited = text.replacen("  url:", "  interval: 1m\n  url:", 1);
+    ws.set_file(path.clone(), edited.clone(), Some(2));
+    let after = ws.file(&path).unwrap().summary.clone();
+    assert_eq!(common::summary_ranges_ok(&edited, &after), Ok(()));
+    let moved = "  interval: 1m\n".len();
+    assert_eq!(after.refs.vars[0].range.start, before.refs.vars[0].range.start + moved);
+    assert_eq!(after.key, before.key, "positions are not part of what other files see");
+    let mut fresh = Workspace::default();
+    fresh.set_file(path.clone(), edited, Some(2));
+    assert_eq!(after, fresh.file(&path).unwrap().summary);
 }

@@ -82,8 +82,7 @@ pub fn schema_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
         // `whole`: reuse them while those are unchanged (ranges are kept
         // relative to the document and moved to where it is now)
         let base = doc.base() as isize;
-        let memo = doc.parsed.memo.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(m) = memo.and_then(|m| m.downcast::<SchemaMemo>().ok())
+        if let Some(m) = doc.parsed.memo::<SchemaMemo>()
             && Arc::ptr_eq(&m.reg, &reg)
             && m.whole == whole
         {
@@ -94,8 +93,7 @@ pub fn schema_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
         let mut v = Validator { reg: &reg, doc, text: &file.text, out: &mut local, whole, kind: String::new() };
         v.object(root, 0);
         let diags = local.iter().map(|d| d.shifted(-base, &file.path)).collect();
-        *doc.parsed.memo.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Arc::new(SchemaMemo { reg: reg.clone(), whole, diags }));
+        doc.parsed.set_memo(Arc::new(SchemaMemo { reg: reg.clone(), whole, diags }));
         out.extend(local);
     }
 }

@@ -43,10 +43,11 @@ pub struct ParsedDoc {
     /// Keys repeated in one mapping (every occurrence after the first), found
     /// once per parse.
     pub duplicate_keys: Vec<(NodeId, TextRange)>,
-    /// A memo slot for analyses that depend only on this document (e.g. schema
-    /// validation). It travels with the document, which is reused as long as
-    /// its text is unchanged, so a keystroke recomputes one document.
-    pub memo: std::sync::Mutex<Option<Arc<dyn std::any::Any + Send + Sync>>>,
+    /// Memo slots (one per type) for analyses that depend only on this
+    /// document: its summary, its schema validation. They travel with the
+    /// document, which is reused as long as its text is unchanged, so a
+    /// keystroke recomputes one document.
+    memos: std::sync::Mutex<Vec<Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 impl ParsedDoc {
@@ -60,8 +61,21 @@ impl ParsedDoc {
             comments: Vec::new(),
             partial: true,
             duplicate_keys: Vec::new(),
-            memo: Default::default(),
+            memos: Default::default(),
         }
+    }
+
+    /// The memo of type `T`, if one was stored.
+    pub fn memo<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
+        memos.iter().find_map(|m| m.clone().downcast::<T>().ok())
+    }
+
+    /// Stores the memo of type `T`, replacing the previous one.
+    pub fn set_memo<T: std::any::Any + Send + Sync>(&self, value: Arc<T>) {
+        let mut memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
+        memos.retain(|m| !(**m).is::<T>());
+        memos.push(value);
     }
 
     pub fn comment_text(&self, r: TextRange) -> &str {
@@ -201,7 +215,7 @@ pub fn parse_document(text: &str) -> ParsedDoc {
     errors.retain(|e| seen.insert(e.message.clone()));
     let partial = !ts_errors.is_empty() || ts.is_none() || too_deep.is_some() || !errors.is_empty();
     let duplicate_keys = duplicate_keys(&tree);
-    ParsedDoc { text: text.into(), tree, errors, comments, partial, duplicate_keys, memo: Default::default() }
+    ParsedDoc { text: text.into(), tree, errors, comments, partial, duplicate_keys, memos: Default::default() }
 }
 
 fn saphyr_options(whole_stream: bool) -> serde_saphyr::Options {

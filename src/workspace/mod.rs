@@ -46,32 +46,13 @@ impl Default for Config {
 /// cross-file index must be rebuilt.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileSummary {
+    /// One per document, in order.
     pub objects: Vec<ObjectInfo>,
     /// References, kustomize paths, variables and markers (issue #4).
     pub refs: refs::RefSummary,
-}
-
-/// The position-free part of a summary.
-pub type SummaryKey<'a> = (Vec<(ObjectClass, &'a str, &'a str, &'a str, Option<&'a str>)>, u64);
-
-impl FileSummary {
-    /// The part of the summary other files can see, without positions.
-    pub fn key(&self) -> SummaryKey<'_> {
-        let objects = self
-            .objects
-            .iter()
-            .map(|o| {
-                (
-                    o.class,
-                    o.api_version.as_ref().map(|s| s.value.as_str()).unwrap_or(""),
-                    o.kind_str(),
-                    o.name_str(),
-                    o.namespace.as_ref().map(|s| s.value.as_str()),
-                )
-            })
-            .collect();
-        (objects, self.refs.key())
-    }
+    /// A hash of what other files can see of it (no positions), from its
+    /// documents' hashes.
+    pub key: u64,
 }
 
 /// One file of the workspace, analysed.
@@ -107,9 +88,10 @@ impl FileData {
         } else {
             SyntaxFile::parse(&text, prev.map(|p| &p.syntax))
         };
-        let objects: Vec<ObjectInfo> = syntax.docs.iter().enumerate().map(|(i, d)| object_of(i, d)).collect();
-        let refs = refs::extract(&path, &text, &syntax.docs, &objects);
-        let summary = FileSummary { objects, refs };
+        // per document, memoised on the parse: a keystroke extracts one
+        // document and moves the others' ranges
+        let (objects, refs, key) = refs::extract(&path, &syntax.docs);
+        let summary = FileSummary { objects, refs, key };
         FileData { path, text, index, syntax, summary, version, syntax_only, invalid_utf8_at: None }
     }
 }
@@ -232,7 +214,7 @@ impl Workspace {
     /// Inserts an analysed file (built elsewhere, e.g. in parallel).
     pub fn insert(&mut self, data: FileData, prev: Option<&FileData>) -> bool {
         let changed = match prev {
-            Some(p) => p.summary.key() != data.summary.key(),
+            Some(p) => p.summary.key != data.summary.key,
             None => true,
         };
         if crate::schema::has_crds(&data) || prev.is_some_and(crate::schema::has_crds) {

@@ -52,6 +52,22 @@ impl ObjectInfo {
     pub fn name_str(&self) -> &str {
         self.name.as_ref().map(|k| k.value.as_str()).unwrap_or("")
     }
+    /// This object as document `doc` of a file, starting at `base` (from
+    /// document-relative ranges).
+    pub fn moved(&self, doc: usize, base: usize) -> ObjectInfo {
+        let mv = |s: &Option<Spanned<String>>| {
+            s.as_ref().map(|s| Spanned { value: s.value.clone(), range: s.range.shift(base) })
+        };
+        ObjectInfo {
+            doc,
+            range: self.range.shift(base),
+            api_version: mv(&self.api_version),
+            kind: mv(&self.kind),
+            name: mv(&self.name),
+            namespace: mv(&self.namespace),
+            class: self.class,
+        }
+    }
     /// The range a diagnostic about the whole object goes on: its name, else
     /// its kind, else the document start.
     pub fn anchor_range(&self) -> TextRange {

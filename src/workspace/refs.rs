@@ -5,6 +5,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{ObjectClass, ObjectInfo, Spanned};
 use crate::syntax::{FileDoc, NodeId, NodeKind, Tree};
@@ -639,60 +640,190 @@ pub fn kustomize_file_name(path: &Path) -> bool {
     is_kustomize_file(path)
 }
 
-/// Extracts the references of one file.
-pub fn extract(path: &Path, text: &str, docs: &[FileDoc], objects: &[ObjectInfo]) -> RefSummary {
+/// What one document says: its object and its references, with ranges
+/// relative to the document and object indices relative to it (its object
+/// is 0). Memoised on the parsed document, which is reused while its text is
+/// unchanged, so a keystroke extracts one document and moves the others.
+#[derive(Debug)]
+pub struct DocPart {
+    pub object: ObjectInfo,
+    pub refs: RefSummary,
+    /// The document's text turns `--no-cross-namespace-refs` on.
+    sets_no_cross_ns: bool,
+    /// Extracted as the first document of a kustomization file.
+    kustomize_first: bool,
+    /// A hash of what other files can see of it (no positions).
+    pub key: u64,
+}
+
+/// The part of one document (memoised). `kustomize_first`: the document is
+/// the first of a `kustomization.yaml`, read as one even without apiVersion.
+pub fn doc_part(doc: &FileDoc, kustomize_first: bool) -> Arc<DocPart> {
+    if let Some(m) = doc.parsed.memo::<DocPart>()
+        && m.kustomize_first == kustomize_first
+    {
+        return m;
+    }
+    let rel = FileDoc {
+        span: crate::syntax::DocSpan { range: TextRange::new(0, doc.parsed.text.len()), marker: None },
+        parsed: doc.parsed.clone(),
+    };
+    let object = super::object_of(0, &rel);
+    let mut refs = RefSummary::default();
+    extract_object(0, &object, &rel, kustomize_first, &mut refs);
+    for c in &rel.parsed.comments {
+        if let Some(m) = parse_marker(rel.parsed.comment_text(*c), c.start) {
+            refs.markers.push(m);
+        }
+    }
+    let sets = sets_no_cross_ns(&rel.parsed.text);
+    let mut s = std::collections::hash_map::DefaultHasher::new();
+    h(
+        &mut s,
+        (
+            object.class,
+            sv(&object.api_version),
+            object.kind_str(),
+            object.name_str(),
+            sv(&object.namespace),
+            refs.key(),
+            sets,
+        ),
+    );
+    let part = Arc::new(DocPart { object, refs, sets_no_cross_ns: sets, kustomize_first, key: s.finish() });
+    doc.parsed.set_memo(part.clone());
+    part
+}
+
+/// The objects and references of a file, from its documents' parts, moved
+/// to where each document is now; and a hash of what other files can see.
+pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> (Vec<ObjectInfo>, RefSummary, u64) {
+    let mut objects = Vec::with_capacity(parts.len());
     let mut out = RefSummary::default();
-    for (oi, obj) in objects.iter().enumerate() {
-        let Some(doc) = docs.get(obj.doc) else { continue };
-        let tree = &doc.parsed.tree;
-        let kind = obj.kind_str();
-        if obj.class == ObjectClass::Flux {
-            extract_refs(oi, kind, tree, doc, &mut out);
-            extract_flux_extra(oi, obj, kind, tree, doc, &mut out);
-        }
-        if obj.class == ObjectClass::KubeRef && matches!(kind, "Secret" | "ConfigMap") {
-            let mut keys = Vec::new();
-            for field in ["data", "stringData", "binaryData"] {
-                if let Some(m) = tree.lookup(&[field]) {
-                    for e in tree.entries(resolved(tree, m)) {
-                        if let Some(k) = tree.scalar(e.key) {
-                            keys.push(Spanned { value: k.to_string(), range: doc.abs(tree.node(e.key).range) });
-                        }
-                    }
-                }
-            }
-            out.data_keys.push((oi, keys));
-        }
-        if tree.lookup(&["sops"]).is_some() {
-            out.sops.push(oi);
-        }
-        extract_produced_other(oi, obj, kind, tree, doc, &mut out);
-        if obj.class == ObjectClass::Kustomize
-            || (oi == 0 && is_kustomize_file(path) && obj.class == ObjectClass::NotKube)
-        {
-            extract_kustomize(oi, tree, doc, &mut out);
-        }
-        let disabled = tree
-            .lookup(&["metadata", "annotations", "kustomize.toolkit.fluxcd.io/substitute"])
-            .and_then(|v| tree.scalar(v))
-            == Some("disabled");
-        if !disabled && obj.class != ObjectClass::Kustomize && obj.class != ObjectClass::NotKube {
-            extract_vars(Some(oi), doc, &mut out);
-        }
+    let mut key = std::collections::hash_map::DefaultHasher::new();
+    let mut sets = false;
+    for (i, (doc, part)) in docs.iter().zip(parts).enumerate() {
+        let base = doc.base();
+        objects.push(part.object.moved(i, base));
+        out.append_moved(&part.refs, i, base);
+        sets |= part.sets_no_cross_ns;
+        h(&mut key, part.key);
     }
-    for doc in docs {
-        for c in &doc.parsed.comments {
-            let t = doc.parsed.comment_text(*c);
-            if let Some(m) = parse_marker(t, doc.abs(*c).start) {
-                out.markers.push(m);
-            }
-        }
-    }
-    if out.no_cross_ns.is_empty() && sets_no_cross_ns(text) {
+    if out.no_cross_ns.is_empty() && sets {
         // set somewhere else than in a kustomize patch: every controller
         out.no_cross_ns.push("*".into());
     }
-    out
+    (objects, out, key.finish())
+}
+
+/// Extracts the objects and references of one file.
+pub fn extract(path: &Path, docs: &[FileDoc]) -> (Vec<ObjectInfo>, RefSummary, u64) {
+    let kfile = is_kustomize_file(path);
+    let parts: Vec<Arc<DocPart>> = docs.iter().enumerate().map(|(i, d)| doc_part(d, i == 0 && kfile)).collect();
+    assemble(docs, &parts)
+}
+
+fn extract_object(oi: usize, obj: &ObjectInfo, doc: &FileDoc, kustomize_first: bool, out: &mut RefSummary) {
+    let tree = &doc.parsed.tree;
+    let kind = obj.kind_str();
+    if obj.class == ObjectClass::Flux {
+        extract_refs(oi, kind, tree, doc, out);
+        extract_flux_extra(oi, obj, kind, tree, doc, out);
+    }
+    if obj.class == ObjectClass::KubeRef && matches!(kind, "Secret" | "ConfigMap") {
+        let mut keys = Vec::new();
+        for field in ["data", "stringData", "binaryData"] {
+            if let Some(m) = tree.lookup(&[field]) {
+                for e in tree.entries(resolved(tree, m)) {
+                    if let Some(k) = tree.scalar(e.key) {
+                        keys.push(Spanned { value: k.to_string(), range: doc.abs(tree.node(e.key).range) });
+                    }
+                }
+            }
+        }
+        out.data_keys.push((oi, keys));
+    }
+    if tree.lookup(&["sops"]).is_some() {
+        out.sops.push(oi);
+    }
+    extract_produced_other(oi, obj, kind, tree, doc, out);
+    if obj.class == ObjectClass::Kustomize || (kustomize_first && obj.class == ObjectClass::NotKube) {
+        extract_kustomize(oi, tree, doc, out);
+    }
+    let disabled = tree
+        .lookup(&["metadata", "annotations", "kustomize.toolkit.fluxcd.io/substitute"])
+        .and_then(|v| tree.scalar(v))
+        == Some("disabled");
+    if !disabled && obj.class != ObjectClass::Kustomize && obj.class != ObjectClass::NotKube {
+        extract_vars(Some(oi), doc, out);
+    }
+}
+
+fn mv(s: &Spanned<String>, base: usize) -> Spanned<String> {
+    Spanned { value: s.value.clone(), range: s.range.shift(base) }
+}
+
+fn mv_opt(s: &Option<Spanned<String>>, base: usize) -> Option<Spanned<String>> {
+    s.as_ref().map(|s| mv(s, base))
+}
+
+impl RefSummary {
+    /// Appends a document's part: its ranges moved by `base`, its object
+    /// indices by `oi`, its indices into `refs` by the refs already there.
+    fn append_moved(&mut self, p: &RefSummary, oi: usize, base: usize) {
+        let ref0 = self.refs.len();
+        self.refs.extend(p.refs.iter().map(|r| RefInfo {
+            object: r.object + oi,
+            field: r.field,
+            kind: mv_opt(&r.kind, base),
+            name: mv(&r.name, base),
+            namespace: mv_opt(&r.namespace, base),
+            block: r.block.shift(base),
+            optional: r.optional,
+            selector: r.selector,
+            alias: r.alias.clone(),
+        }));
+        if let Some(k) = &p.kustomize {
+            self.kustomize = Some(KustomizeInfo {
+                namespace: mv_opt(&k.namespace, base),
+                paths: k.paths.iter().map(|x| PathRef { range: x.range.shift(base), ..x.clone() }).collect(),
+            });
+        }
+        self.appliers.extend(p.appliers.iter().map(|a| Applier {
+            object: a.object + oi,
+            path: mv_opt(&a.path, base),
+            target_namespace: a.target_namespace.clone(),
+            post_build: a.post_build,
+            substitute: a.substitute.iter().map(|(k, v)| (mv(k, base), v.clone())).collect(),
+            components: a.components.iter().map(|c| mv(c, base)).collect(),
+            source_ref: a.source_ref.map(|r| r + ref0),
+            from_instance: a.from_instance,
+        }));
+        self.produced.extend(p.produced.iter().map(|x| Produced {
+            object: x.object + oi,
+            kind: x.kind.clone(),
+            name: mv(&x.name, base),
+            namespace: x.namespace.clone(),
+            opaque: x.opaque,
+        }));
+        self.data_keys.extend(p.data_keys.iter().map(|(o, ks)| (o + oi, ks.iter().map(|k| mv(k, base)).collect())));
+        self.sops.extend(p.sops.iter().map(|o| o + oi));
+        self.git_sources.extend(p.git_sources.iter().map(|g| GitSource { object: g.object + oi, ..g.clone() }));
+        self.artifact_copies.extend(p.artifact_copies.iter().cloned());
+        self.vars.extend(p.vars.iter().map(|v| VarUse {
+            range: v.range.shift(base),
+            name: v.name.clone(),
+            name_range: v.name_range.shift(base),
+            has_default: v.has_default,
+            object: v.object.map(|o| o + oi),
+        }));
+        self.markers.extend(p.markers.iter().map(|m| ImageMarker {
+            range: m.range.shift(base),
+            name_range: m.name_range.shift(base),
+            ..m.clone()
+        }));
+        self.no_cross_ns.extend(p.no_cross_ns.iter().cloned());
+    }
 }
 
 /// The text turns `--no-cross-namespace-refs` on (not commented out, not `=false`).
@@ -1090,12 +1221,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
     use crate::syntax::SyntaxFile;
-    use crate::workspace::object_of;
 
     fn summary(path: &str, src: &str) -> RefSummary {
         let f = SyntaxFile::parse(src, None);
-        let objs: Vec<_> = f.docs.iter().enumerate().map(|(i, d)| object_of(i, d)).collect();
-        extract(Path::new(path), src, &f.docs, &objs)
+        extract(Path::new(path), &f.docs).1
     }
 
     #[test]

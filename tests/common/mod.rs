@@ -352,3 +352,79 @@ pub fn pos_utf16(text: &str, needle: &str) -> (u32, u32) {
     let col = text[line_start..off].encode_utf16().count() as u32;
     (line, col)
 }
+
+/// Every range of a file summary must slice the text it stands for: the
+/// oracle for summaries put together from memoised per-document parts.
+#[allow(dead_code)]
+pub fn summary_ranges_ok(text: &str, s: &flux_lsp::workspace::FileSummary) -> Result<(), String> {
+    use flux_lsp::text::TextRange;
+    let slice = |r: TextRange| text.get(r.start..r.end).ok_or_else(|| format!("range {r:?} outside the text"));
+    // a scalar's range may include its quotes; escapes are not compared
+    let holds = |r: TextRange, v: &str, what: &str| -> Result<(), String> {
+        let t = slice(r)?;
+        if v.is_empty() || v.contains(['\\', '\n', '\'', '"']) || t.contains(v) {
+            Ok(())
+        } else {
+            Err(format!("{what}: {t:?} at {r:?} is not {v:?}"))
+        }
+    };
+    for (i, o) in s.objects.iter().enumerate() {
+        if o.doc != i {
+            return Err(format!("object {i} says document {}", o.doc));
+        }
+        for (f, what) in
+            [(&o.api_version, "apiVersion"), (&o.kind, "kind"), (&o.name, "name"), (&o.namespace, "namespace")]
+        {
+            if let Some(f) = f {
+                holds(f.range, &f.value, what)?;
+                if !(o.range.start <= f.range.start && f.range.end <= o.range.end) {
+                    return Err(format!("{what} {:?} outside its object {:?}", f.range, o.range));
+                }
+            }
+        }
+    }
+    for r in &s.refs.refs {
+        let o = s.objects.get(r.object).ok_or("reference of a missing object")?;
+        holds(r.name.range, &r.name.value, "reference name")?;
+        if !(o.range.start <= r.block.start && r.block.end <= o.range.end) {
+            return Err(format!("reference block {:?} outside its object {:?}", r.block, o.range));
+        }
+        for f in [&r.kind, &r.namespace].into_iter().flatten() {
+            holds(f.range, &f.value, "reference field")?;
+        }
+    }
+    for a in &s.refs.appliers {
+        if let Some(i) = a.source_ref {
+            let r = s.refs.refs.get(i).ok_or("applier source of a missing reference")?;
+            if r.object != a.object {
+                return Err(format!("applier of object {} has the sourceRef of object {}", a.object, r.object));
+            }
+        }
+        for f in a.path.iter().chain(a.components.iter()).chain(a.substitute.iter().map(|x| &x.0)) {
+            holds(f.range, &f.value, "applier field")?;
+        }
+    }
+    for v in &s.refs.vars {
+        let t = slice(v.range)?;
+        if !(t.starts_with("${") && t.ends_with('}')) || slice(v.name_range)? != v.name {
+            return Err(format!("variable {:?} at {:?}: {t:?}", v.name, v.range));
+        }
+    }
+    for m in &s.refs.markers {
+        holds(m.name_range, &m.name, "marker")?;
+    }
+    for p in &s.refs.produced {
+        holds(p.name.range, &p.name.value, "produced name")?;
+    }
+    for (_, keys) in &s.refs.data_keys {
+        for k in keys {
+            holds(k.range, &k.value, "data key")?;
+        }
+    }
+    if let Some(k) = &s.refs.kustomize {
+        for p in &k.paths {
+            holds(p.range, &p.value, "kustomize path")?;
+        }
+    }
+    Ok(())
+}
