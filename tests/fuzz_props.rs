@@ -211,6 +211,7 @@ proptest! {
             model.replace_range(s..e, ins);
             doc.apply(&[TextEdit { range: Some((LineCol { line: ls.line, col: ls.col }, LineCol { line: le.line, col: le.col })), text: ins.to_string() }], v as i32 + 2, Encoding::Utf16);
             prop_assert_eq!(&**doc.text(), model.as_str());
+            prop_assert_eq!(&**doc.index(), &LineIndex::new(&model));
             syntax = SyntaxFile::parse(doc.text(), Some(&syntax));
             ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(v as i32 + 2));
             let _ = ide::diagnostics::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());

@@ -50,7 +50,7 @@ pub fn reference_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagno
         if let Some(d) = ref_diagnostic(a, &model, file, r, res, nfiles) {
             out.push(d);
         }
-        if let Some(cycle) = model.cycles.get(&(file.path.clone(), i)) {
+        if let Some(cycle) = model.cycle(&file.path, i) {
             let mut d = Diagnostic::new(
                 DEPENDENCY_CYCLE,
                 Severity::Error,

@@ -15,8 +15,8 @@ pub struct ObjectLoc {
 
 #[derive(Debug, Default)]
 pub struct ObjectIndex {
-    /// (kind, name) → definitions.
-    by_kind_name: HashMap<(String, String), Vec<ObjectLoc>>,
+    /// kind → name → definitions (nested, so a lookup by `&str` allocates nothing).
+    by_kind_name: HashMap<String, HashMap<String, Vec<ObjectLoc>>>,
     /// kind → definitions.
     by_kind: HashMap<String, Vec<ObjectLoc>>,
     pub flux_objects: usize,
@@ -36,18 +36,23 @@ impl ObjectIndex {
                 let loc = ObjectLoc { path: f.path.clone(), object: i };
                 ix.by_kind.entry(o.kind_str().to_string()).or_default().push(loc.clone());
                 if let Some(n) = &o.name {
-                    ix.by_kind_name.entry((o.kind_str().to_string(), n.value.clone())).or_default().push(loc);
+                    ix.by_kind_name
+                        .entry(o.kind_str().to_string())
+                        .or_default()
+                        .entry(n.value.clone())
+                        .or_default()
+                        .push(loc);
                 }
             }
         }
-        for v in ix.by_kind.values_mut().chain(ix.by_kind_name.values_mut()) {
+        for v in ix.by_kind.values_mut().chain(ix.by_kind_name.values_mut().flat_map(|m| m.values_mut())) {
             v.sort_by(|a, b| (&a.path, a.object).cmp(&(&b.path, b.object)));
         }
         ix
     }
 
     pub fn lookup(&self, kind: &str, name: &str) -> &[ObjectLoc] {
-        self.by_kind_name.get(&(kind.to_string(), name.to_string())).map(Vec::as_slice).unwrap_or(&[])
+        self.by_kind_name.get(kind).and_then(|m| m.get(name)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn of_kind(&self, kind: &str) -> &[ObjectLoc] {

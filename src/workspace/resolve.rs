@@ -106,20 +106,24 @@ pub enum ApplierDir {
 #[derive(Debug, Default)]
 pub struct RefModel {
     pub targets: Vec<Target>,
-    by_kind_name: HashMap<(String, String), Vec<TargetId>>,
+    /// kind → name → targets (nested, so a lookup by `&str` allocates nothing).
+    by_kind_name: HashMap<String, HashMap<String, Vec<TargetId>>>,
     by_kind: HashMap<String, Vec<TargetId>>,
-    object_target: HashMap<(PathBuf, usize), TargetId>,
+    /// Per file, the target of each object (by index in its summary).
+    object_target: HashMap<PathBuf, Vec<Option<TargetId>>>,
     pub layout: Layout,
     /// Namespace of a file's objects without `metadata.namespace`, with what set it.
     file_ns: HashMap<PathBuf, (String, String)>,
     /// file → (file, applier index) of the Flux Kustomizations applying it.
     pub applied_by: HashMap<PathBuf, Vec<(PathBuf, usize)>>,
     pub applier_dirs: HashMap<(PathBuf, usize), ApplierDir>,
-    resolutions: HashMap<(PathBuf, usize), Resolution>,
-    marker_res: HashMap<(PathBuf, usize), Resolution>,
+    /// Per file, the resolution of each of its references (in order): one
+    /// lookup per file, none per reference.
+    resolutions: HashMap<PathBuf, Vec<Resolution>>,
+    marker_res: HashMap<PathBuf, Vec<Resolution>>,
     refs_to: HashMap<TargetId, Vec<Site>>,
     /// (file, ref index) of a dependsOn in a cycle → the cycle as text.
-    pub cycles: HashMap<(PathBuf, usize), String>,
+    cycles: HashMap<PathBuf, HashMap<usize, String>>,
     /// Controllers running with `--no-cross-namespace-refs` (`*` = all).
     pub no_cross_ns: HashSet<String>,
     pub git: Vec<GitInfo>,
@@ -203,10 +207,14 @@ impl RefModel {
 
     fn push_target(&mut self, t: Target) -> TargetId {
         let id = self.targets.len();
-        self.by_kind_name.entry((t.kind.clone(), t.name.clone())).or_default().push(id);
+        self.by_kind_name.entry(t.kind.clone()).or_default().entry(t.name.clone()).or_default().push(id);
         self.by_kind.entry(t.kind.clone()).or_default().push(id);
         if let Origin::Object { path, object } = &t.origin {
-            self.object_target.insert((path.clone(), *object), id);
+            let v = self.object_target.entry(path.clone()).or_default();
+            if v.len() <= *object {
+                v.resize(object + 1, None);
+            }
+            v[*object] = Some(id);
         }
         self.targets.push(t);
         id
@@ -281,7 +289,7 @@ impl RefModel {
     }
 
     pub fn lookup(&self, kind: &str, name: &str) -> &[TargetId] {
-        self.by_kind_name.get(&(kind.to_string(), name.to_string())).map(Vec::as_slice).unwrap_or(&[])
+        self.by_kind_name.get(kind).and_then(|m| m.get(name)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn of_kind(&self, kind: &str) -> &[TargetId] {
@@ -290,7 +298,7 @@ impl RefModel {
 
     /// The target an object of a file is.
     pub fn target_of(&self, path: &Path, object: usize) -> Option<TargetId> {
-        self.object_target.get(&(path.to_path_buf(), object)).copied()
+        self.object_target.get(path)?.get(object).copied().flatten()
     }
 
     /// Does a source (kind, name, ns) stand for this repository?
@@ -505,6 +513,7 @@ impl RefModel {
     fn resolve_all(&mut self, paths: &[&PathBuf], files: &HashMap<PathBuf, Arc<FileData>>) {
         for p in paths {
             let f = &files[*p];
+            let mut resolutions = Vec::with_capacity(f.summary.refs.refs.len());
             for (i, r) in f.summary.refs.refs.iter().enumerate() {
                 let res = self.resolve(f, r);
                 for &t in &res.targets {
@@ -512,8 +521,12 @@ impl RefModel {
                         self.refs_to.entry(t).or_default().push(Site::Ref((*p).clone(), i));
                     }
                 }
-                self.resolutions.insert(((*p).clone(), i), res);
+                resolutions.push(res);
             }
+            if !resolutions.is_empty() {
+                self.resolutions.insert((*p).clone(), resolutions);
+            }
+            let mut markers = Vec::new();
             for (i, mk) in f.summary.refs.markers.iter().enumerate() {
                 let res = self.resolve_name(
                     f.path.as_path(),
@@ -528,7 +541,10 @@ impl RefModel {
                         self.refs_to.entry(t).or_default().push(Site::Marker((*p).clone(), i));
                     }
                 }
-                self.marker_res.insert(((*p).clone(), i), res);
+                markers.push(res);
+            }
+            if !markers.is_empty() {
+                self.marker_res.insert((*p).clone(), markers);
             }
         }
     }
@@ -643,11 +659,16 @@ impl RefModel {
     }
 
     pub fn resolution(&self, path: &Path, r: usize) -> Option<&Resolution> {
-        self.resolutions.get(&(path.to_path_buf(), r))
+        self.resolutions.get(path)?.get(r)
     }
 
     pub fn marker_resolution(&self, path: &Path, m: usize) -> Option<&Resolution> {
-        self.marker_res.get(&(path.to_path_buf(), m))
+        self.marker_res.get(path)?.get(m)
+    }
+
+    /// The dependency cycle a dependsOn entry closes, as text.
+    pub fn cycle(&self, path: &Path, r: usize) -> Option<&String> {
+        self.cycles.get(path)?.get(&r)
     }
 
     /// Every place referring to a target.
@@ -659,31 +680,31 @@ impl RefModel {
         // edges between objects through resolved dependsOn entries
         let mut edges: HashMap<TargetId, Vec<(TargetId, PathBuf, usize)>> = HashMap::new();
         // only resolved dependsOn entries, sorted for stable messages
-        let mut keys: Vec<&(PathBuf, usize)> = self
+        let mut keys: Vec<(&PathBuf, usize)> = self
             .resolutions
             .iter()
-            .filter(|(k, res)| res.status == Status::Ok && files[&k.0].summary.refs.refs[k.1].spec().depends_on)
-            .map(|(k, _)| k)
+            .flat_map(|(p, v)| v.iter().enumerate().map(move |(i, res)| (p, i, res)))
+            .filter(|(p, i, res)| res.status == Status::Ok && files[*p].summary.refs.refs[*i].spec().depends_on)
+            .map(|(p, i, _)| (p, i))
             .collect();
         keys.sort();
-        for key in keys {
-            let res = &self.resolutions[key];
-            let f = &files[&key.0];
-            let r = &f.summary.refs.refs[key.1];
-            let Some(from) = self.target_of(&key.0, r.object) else { continue };
+        for (path, ri) in keys {
+            let res = &self.resolutions[path][ri];
+            let r = &files[path].summary.refs.refs[ri];
+            let Some(from) = self.target_of(path, r.object) else { continue };
             if self.targets[from].patch {
                 continue;
             }
             for &t in &res.targets {
                 if matches!(self.targets[t].origin, Origin::Object { .. }) && !self.targets[t].patch {
-                    edges.entry(from).or_default().push((t, key.0.clone(), key.1));
+                    edges.entry(from).or_default().push((t, path.clone(), ri));
                 }
             }
         }
         // an edge closes a cycle when both ends are in one strongly connected
         // component (Tarjan, linear); only those edges look for the way back
         let comp = strongly_connected(&edges);
-        let mut out = HashMap::new();
+        let mut out: HashMap<PathBuf, HashMap<usize, String>> = HashMap::new();
         for (&from, es) in &edges {
             for (to, path, ri) in es {
                 if comp.get(&from) != comp.get(to) {
@@ -693,7 +714,7 @@ impl RefModel {
                 if let Some(back) = bfs_within(&edges, *to, from, |x| comp.get(&x) == Some(&c)) {
                     let mut names = vec![self.targets[from].label()];
                     names.extend(back.iter().map(|&t| self.targets[t].label()));
-                    out.insert((path.clone(), *ri), names.join(" → "));
+                    out.entry(path.clone()).or_default().insert(*ri, names.join(" → "));
                 }
             }
         }
