@@ -10,18 +10,20 @@
 use super::completion::CompletionItem;
 use super::hover::Hover;
 use super::{Diagnostic, Edit, Fix, Severity};
+use crate::charts::{ChartSource, Lookup, OciRef};
 use crate::schema::Schema;
 use crate::schema::chart::{ValuesSource, schema_at, type_fits};
 use crate::schema::values;
 use crate::syntax::{NodeId, NodeKind, PathSeg, Tree};
 use crate::text::TextRange;
-use crate::workspace::charts::{ChartValues, chart_path, is_values_schema, local_chart};
+use crate::workspace::charts::{ChartValues, Resolved, chart_node, is_values_schema, local_chart, resolve};
 use crate::workspace::{Analysis, FileData};
 
 pub const UNKNOWN_VALUES_KEY: &str = "chart-values-unknown-key";
 pub const VALUES_TYPE: &str = "chart-values-type";
 pub const VALUES_ENUM: &str = "chart-values-enum";
 pub const INVALID_JSON: &str = "invalid-json";
+pub const CHART_FETCH: &str = "chart-fetch";
 
 /// The path below `spec.values`, when `path` is there.
 fn values_rel(path: &[PathSeg]) -> Option<&[PathSeg]> {
@@ -44,6 +46,7 @@ pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
         c.node(values, &cv.schema, "values", 0);
     }
     valuesfrom_diagnostics(a, file, out);
+    fetch_diagnostic(a, file, out);
 }
 
 struct Checker<'a> {
@@ -152,7 +155,7 @@ fn insert_defaults(a: &Analysis, file: &FileData, range: TextRange) -> Option<Ve
     let (_, doc) = file.syntax.doc_at(range.start)?;
     let tree = &doc.parsed.tree;
     let root = tree.root?;
-    chart_path(tree, root)?;
+    chart_node(tree, root)?;
     let chain = tree.chain_at(range.start.checked_sub(doc.base())?);
     // the innermost block mapping under spec.values holding the cursor
     let (map, rel) = chain.iter().rev().find_map(|&n| {
@@ -505,7 +508,95 @@ fn block_at<'b>(
 }
 
 fn origin(cv: &ChartValues) -> String {
-    format!("From chart `{}` {} ({}), in `{}`.", cv.name, cv.version, cv.source.label(), cv.dir.display())
+    match &cv.fetched {
+        Some(m) => format!(
+            "From chart `{}` {} ({}), fetched from `{}` (cached in `{}`).",
+            cv.name,
+            cv.version,
+            cv.source.label(),
+            m.source,
+            cv.dir.display()
+        ),
+        None => format!("From chart `{}` {} ({}), in `{}`.", cv.name, cv.version, cv.source.label(), cv.dir.display()),
+    }
+}
+
+/// The hover on `chart:` (or the name of `chartRef`): which chart was found
+/// and where, or why none is known yet.
+fn chart_markdown(r: &Resolved) -> String {
+    match r {
+        Resolved::Local(cv) => format!(
+            "**Chart `{}` {}**, from the workspace: `{}`\n\nValues schema: {}.",
+            cv.name,
+            cv.version,
+            cv.dir.display(),
+            cv.source.label()
+        ),
+        Resolved::Remote(src, Lookup::Ready(cv)) => {
+            let m = cv.fetched.clone().unwrap_or_default();
+            format!(
+                "**Chart `{}` {}**, resolved from {}: `{}`\n\nCached in `{}` (sha256:{}).\n\nValues schema: {}.",
+                cv.name,
+                cv.version,
+                asked(src),
+                m.source,
+                cv.dir.display(),
+                m.digest.get(..12).unwrap_or(&m.digest),
+                cv.source.label()
+            )
+        }
+        Resolved::Remote(src, Lookup::Pending) => {
+            format!("**{}**\n\nBeing fetched in the background: values help follows when it is cached.", title(src))
+        }
+        Resolved::Remote(src, Lookup::Failed(e)) => {
+            format!("**{}**\n\nCould not be fetched: {e}\n\nValues are not checked; retried later.", title(src))
+        }
+        Resolved::Remote(src, Lookup::NotCached) => format!(
+            "**{}**\n\nNot in the chart cache, and fetching is off (`charts.fetch: false`, or `flux-lsp check` without `--fetch-charts`): values are not checked.",
+            title(src)
+        ),
+        Resolved::Remote(src, Lookup::NoMatch(e)) => format!("**{}**\n\n{e}: values are not checked.", title(src)),
+    }
+}
+
+fn title(src: &ChartSource) -> String {
+    let d = src.describe();
+    let mut c = d.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or(d)
+}
+
+/// The version asked for: `version `>=6.0` of the Helm repository`.
+fn asked(src: &ChartSource) -> String {
+    match src {
+        ChartSource::Http { version, .. } => format!("version `{version}` of the Helm repository"),
+        ChartSource::Oci { reference, .. } => match reference {
+            OciRef::Semver(v) => format!("version `{v}` of the OCI repository"),
+            OciRef::Tag(t) => format!("tag `{t}` of the OCI repository"),
+            OciRef::Digest(d) => format!("digest `{d}` of the OCI repository"),
+        },
+    }
+}
+
+/// A remote chart that could not be fetched, or that no version matches:
+/// one information on the chart's name (values are then not checked).
+fn fetch_diagnostic(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
+    for doc in &file.syntax.docs {
+        let tree = &doc.parsed.tree;
+        let Some(root) = tree.root else { continue };
+        let Some(node) = chart_node(tree, root) else { continue };
+        let Some(Resolved::Remote(src, lookup)) = resolve(a, file, tree, root) else { continue };
+        let why = match lookup {
+            Lookup::Failed(e) => format!("{} could not be fetched: {e}", src.describe()),
+            Lookup::NoMatch(e) => e,
+            _ => continue,
+        };
+        out.push(Diagnostic::new(
+            CHART_FETCH,
+            Severity::Information,
+            doc.abs(tree.node(node).range),
+            format!("{why}; values are not checked"),
+        ));
+    }
 }
 
 /// The hover provider (registered in `hover::PROVIDERS`): keys and values
@@ -522,23 +613,28 @@ pub fn values_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hove
     let &node = chain.last()?;
     tree.scalar(node)?;
     let range = doc.abs(tree.node(node).range);
-    if let Some((_, chart_node)) = chart_path(tree, root)
-        && chart_node == node
-    {
-        let cv = local_chart(a, file, tree, root)?;
-        let md = format!(
-            "**Chart `{}` {}**, from the workspace: `{}`\n\nValues schema: {}.",
-            cv.name,
-            cv.version,
-            cv.dir.display(),
-            cv.source.label()
-        );
-        return Some(Hover { range, markdown: md });
-    }
     let path = tree.path_of(node);
     let rel = values_rel(&path)?;
     let cv = local_chart(a, file, tree, root)?;
     values_markdown(&cv, rel).map(|markdown| Hover { range, markdown })
+}
+
+/// The hover provider for the node naming the chart (`chart:`, or the name
+/// of `chartRef`, after what the reference hover says of it).
+pub fn chart_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hover> {
+    let (_, doc) = file.syntax.doc_at(offset)?;
+    let tree = &doc.parsed.tree;
+    let root = tree.root?;
+    let node = chart_node(tree, root)?;
+    let range = doc.abs(tree.node(node).range);
+    if offset < range.start || offset > range.end {
+        return None;
+    }
+    let mut markdown = chart_markdown(&resolve(a, file, tree, root)?);
+    if let Some(r) = super::references::reference_hover(a, file, offset) {
+        markdown = format!("{}\n\n---\n\n{markdown}", r.markdown);
+    }
+    Some(Hover { range, markdown })
 }
 
 /// Hover on a key inside a values block of a ConfigMap/Secret.
