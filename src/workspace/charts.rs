@@ -31,6 +31,32 @@ pub struct ChartValues {
     /// For a chart from a Helm repository or an OCI registry: where it was
     /// fetched from (`dir` is then its place in the chart cache).
     pub fetched: Option<crate::charts::cache::Meta>,
+    /// The chart's `values.schema.json` as JSON, for full JSON Schema
+    /// validation, and its `values.yaml` as JSON (Helm validates the merged
+    /// values).
+    pub schema_json: Option<Arc<serde_json::Value>>,
+    pub defaults: Option<Arc<serde_json::Value>>,
+    validator: std::sync::OnceLock<Option<Arc<jsonschema::Validator>>>,
+}
+
+impl ChartValues {
+    /// The compiled `values.schema.json` (None without one, or when it does
+    /// not compile, e.g. a `$ref` to another file or a URL: those are never
+    /// fetched).
+    pub fn validator(&self) -> Option<Arc<jsonschema::Validator>> {
+        self.validator
+            .get_or_init(|| {
+                let schema = self.schema_json.as_deref()?;
+                match jsonschema::validator_for(schema) {
+                    Ok(v) => Some(Arc::new(v)),
+                    Err(e) => {
+                        tracing::info!(chart = %self.name, error = %e, "values.schema.json not usable for validation");
+                        None
+                    }
+                }
+            })
+            .clone()
+    }
 }
 
 /// File names whose change invalidates the chart cache.
@@ -335,13 +361,21 @@ fn build(files: &dyn ChartFiles, dir: &Path, depth: usize) -> Option<ChartValues
     let mroot = mtree.root?;
     let field = |k: &str| mtree.get(mroot, k).and_then(|v| mtree.scalar(v)).unwrap_or("").to_string();
     let (name, version) = (field("name"), field("version"));
-    let from_json = files.text(&dir.join("values.schema.json")).and_then(|t| chart::from_schema_json(&t).ok());
+    let schema_text = files.text(&dir.join("values.schema.json"));
+    let from_json = schema_text.as_deref().and_then(|t| chart::from_schema_json(t).ok());
+    let schema_json = from_json.as_ref().and_then(|_| serde_json::from_str(schema_text.as_deref()?).ok()).map(Arc::new);
+    let values_doc = files.yaml(&dir.join("values.yaml"));
+    let defaults = values_doc
+        .as_ref()
+        .and_then(|d| Some(chart::node_json(&d.tree, d.tree.root?, &mut |_, _, _| {})))
+        .filter(serde_json::Value::is_object)
+        .map(Arc::new);
     let (source, mut schema) = match from_json {
         Some(s) => (ValuesSource::SchemaJson, s),
         None => {
-            let inferred = files
-                .yaml(&dir.join("values.yaml"))
-                .map(|d| chart::infer(&d))
+            let inferred = values_doc
+                .as_deref()
+                .map(chart::infer)
                 .unwrap_or_else(|| Schema { ty: Some(Type::Object), ..Default::default() });
             (ValuesSource::Inferred, inferred)
         }
@@ -375,5 +409,15 @@ fn build(files: &dyn ChartFiles, dir: &Path, depth: usize) -> Option<ChartValues
     if schema.ty.is_none() {
         schema.ty = Some(Type::Object);
     }
-    Some(ChartValues { dir: dir.to_path_buf(), name, version, source, schema, fetched: None })
+    Some(ChartValues {
+        dir: dir.to_path_buf(),
+        name,
+        version,
+        source,
+        schema,
+        fetched: None,
+        schema_json,
+        defaults,
+        validator: Default::default(),
+    })
 }
