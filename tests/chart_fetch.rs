@@ -299,3 +299,48 @@ fn an_unreachable_repository_is_an_information_not_an_error() {
     assert!(c.is_alive());
     c.shutdown();
 }
+
+fn check_json(root: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = std::process::Command::new(common::bin())
+        .arg("check")
+        .args(["--format", "json"])
+        .args(args)
+        .arg(root)
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("ALL_PROXY", "http://127.0.0.1:9")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), v, String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn check_codes(v: &Value) -> Vec<String> {
+    codes(v["diagnostics"].as_array().map(Vec::as_slice).unwrap_or(&[]))
+}
+
+/// `flux-lsp check` reads the chart cache only; `--fetch-charts` fills it
+/// first, synchronously.
+#[test]
+fn check_uses_the_cache_and_fetches_with_fetch_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, cache) = (dir.path().join("repo"), dir.path().join("cache"));
+    let cache_s = cache.to_str().unwrap();
+    let mut srv = ChartServer::start();
+    srv.add_http_chart("podinfo", "6.5.0", chart("podinfo", "6.5.0", VALUES, Some(SCHEMA)), None);
+    write(&root, "apps/repository.yaml", &helm_repository("podinfo", &srv.repo_url(), false));
+    write(&root, "apps/release.yaml", &release("podinfo", "podinfo", "^6", "    replicaCount: two\n"));
+    // nothing cached, no fetching: no values checks, a note on stderr
+    let (code, v, err) = check_json(&root, &["--charts-cache", cache_s]);
+    assert_eq!((code, check_codes(&v)), (0, vec![]), "{v}");
+    assert!(err.contains("1 HelmRelease(s) use charts that are not in the chart cache"), "{err}");
+    assert!(srv.requests().is_empty());
+    // --fetch-charts: fetched, then checked
+    let (code, v, err) = check_json(&root, &["--charts-cache", cache_s, "--fetch-charts"]);
+    assert_eq!((code, check_codes(&v)), (1, vec!["chart-values-type".to_string()]), "{v}\n{err}");
+    assert_eq!(srv.requests().len(), 2);
+    // the repository gone: the cache still serves
+    srv.stop();
+    let (code, v, _) = check_json(&root, &["--charts-cache", cache_s]);
+    assert_eq!((code, check_codes(&v)), (1, vec!["chart-values-type".to_string()]), "{v}");
+}
