@@ -47,6 +47,13 @@ fn main() {
     // `cargo bench` passes --bench; under `cargo test` this runs as a quick smoke test
     let full = std::env::args().any(|a| a == "--bench");
     let rounds = |n: usize| if full { n } else { 2 };
+    if let Some(word) = only() {
+        if "values completion".contains(&word) {
+            values_completion(rounds(300));
+            remote_values_completion(rounds(300));
+        }
+        return;
+    }
     // 1. index the shared corpora
     let corpora = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");
     if corpora.exists() {
@@ -85,14 +92,18 @@ fn main() {
     }
     // 4. completion inside `spec.values` from a chart in the workspace (issue #9)
     values_completion(rounds(300));
+    // 5. the same from a chart of a Helm repository, once it is in the chart cache
+    remote_values_completion(rounds(300));
 }
 
-fn values_completion(rounds: usize) {
-    let mut ws = Workspace::default();
-    let root = PathBuf::from("/bench");
-    ws.roots = vec![root.clone()];
-    ws.set_file(root.join("charts/app/Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\n".into(), None);
-    // a values.yaml the size of a popular chart's (~400 keys)
+/// `cargo bench --bench core -- values`: only the scenarios whose name has
+/// the word (the others are skipped).
+fn only() -> Option<String> {
+    std::env::args().skip(1).find(|a| !a.starts_with('-'))
+}
+
+/// A values.yaml the size of a popular chart's (~400 keys).
+fn big_values() -> String {
     let mut values = String::new();
     for i in 0..40 {
         values.push_str(&format!("# -- section {i}\nsection{i}:\n"));
@@ -100,7 +111,58 @@ fn values_completion(rounds: usize) {
             values.push_str(&format!("  # -- key {j} of section {i}\n  key{j}: value{j}\n"));
         }
     }
-    ws.set_file(root.join("charts/app/values.yaml"), values, None);
+    values
+}
+
+fn remote_values_completion(rounds: usize) {
+    use flux_lsp::charts::cache::{DiskCache, IndexEntry, Meta, RepoIndex};
+    let dir = tempfile::tempdir().unwrap();
+    let cache = DiskCache::new(dir.path().to_path_buf(), 512 << 20);
+    let repo = "https://charts.example.com";
+    let digest = "a".repeat(64);
+    let files = vec![
+        ("Chart.yaml".to_string(), b"apiVersion: v2\nname: app\nversion: 1.2.0\n".to_vec()),
+        ("values.yaml".to_string(), big_values().into_bytes()),
+    ];
+    let meta = Meta { source: repo.into(), chart: "app".into(), version: "1.2.0".into(), digest: digest.clone() };
+    cache.store_chart(&meta, &files).unwrap();
+    let mut idx = RepoIndex { url: repo.into(), ..Default::default() };
+    idx.entries.insert(
+        "app".into(),
+        vec![IndexEntry { version: "1.2.0".into(), digest: Some(format!("sha256:{digest}")), urls: vec![] }],
+    );
+    cache.write_index(&idx).unwrap();
+    let settings =
+        flux_lsp::charts::Settings { fetch: false, cache_dir: Some(dir.path().to_path_buf()), max_bytes: 512 << 20 };
+    let mut ws = Workspace::default();
+    let root = PathBuf::from("/bench");
+    ws.roots = vec![root.clone()];
+    ws.remote_charts = std::sync::Arc::new(flux_lsp::charts::Remote::new(&settings));
+    ws.set_file(
+        root.join("apps/repo.yaml"),
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: apps\nspec:\n  interval: 1h\n  url: {repo}\n"),
+        None,
+    );
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: app\n      version: \">=1.0 <2\"\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    section20:\n      key1: x\n      \n";
+    let path = root.join("apps/app.yaml");
+    ws.set_file(path.clone(), release.into(), Some(1));
+    let offset = release.len() - 1;
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let items = flux_lsp::ide::completion::completions(&ws.analysis(), ws.file(&path).unwrap(), offset);
+        times.push(t.elapsed());
+        assert_eq!(items.len(), 9, "the other keys of section20");
+    }
+    stats("completion in spec.values, cached Helm repository chart (400 keys)", times, Some(Duration::from_millis(2)));
+}
+
+fn values_completion(rounds: usize) {
+    let mut ws = Workspace::default();
+    let root = PathBuf::from("/bench");
+    ws.roots = vec![root.clone()];
+    ws.set_file(root.join("charts/app/Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\n".into(), None);
+    ws.set_file(root.join("charts/app/values.yaml"), big_values(), None);
     let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./charts/app\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n        namespace: flux-system\n  values:\n    section20:\n      key1: x\n      \n";
     let path = root.join("apps/app.yaml");
     ws.set_file(path.clone(), release.into(), Some(1));

@@ -1,6 +1,7 @@
 //! flux-lsp: a language server and CI checker for FluxCD manifests.
 #![deny(clippy::await_holding_lock)]
 
+pub mod charts;
 pub mod check;
 pub mod cluster;
 pub mod ide;

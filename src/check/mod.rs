@@ -29,6 +29,14 @@ pub struct CheckArgs {
     /// Change a code's severity: `CODE=error|warning|information|hint|off` (repeatable).
     #[arg(long = "severity", value_name = "CODE=LEVEL")]
     pub severity: Vec<String>,
+    /// Download the charts of HelmReleases from their Helm repositories and
+    /// OCI registries (into the chart cache) before checking; without it only
+    /// charts already cached (and those in the repository) are used.
+    #[arg(long)]
+    pub fetch_charts: bool,
+    /// The chart cache (default `$XDG_CACHE_HOME/flux-lsp/charts` or `~/.cache/flux-lsp/charts`).
+    #[arg(long, value_name = "DIR")]
+    pub charts_cache: Option<PathBuf>,
 }
 
 /// One file's results, with what the reporters need to render them.
@@ -84,6 +92,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         ws.config.severity.insert(code.to_string(), level);
     }
     ws.load_roots();
+    remote_charts(&mut ws, &args, &cwd);
     if args.fix {
         match apply_fixes(&mut ws) {
             Ok(n) => eprintln!("flux-lsp check: applied {n} fix(es)"),
@@ -98,6 +107,55 @@ pub fn run(args: CheckArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     if summary.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// Remote charts (issue #9): the chart cache, and with `--fetch-charts`
+/// the charts it lacks, fetched now (synchronously, before the analysis).
+fn remote_charts(ws: &mut Workspace, args: &CheckArgs, cwd: &Path) {
+    let settings = crate::charts::Settings {
+        fetch: args.fetch_charts,
+        cache_dir: args.charts_cache.as_ref().map(|d| if d.is_absolute() { d.clone() } else { cwd.join(d) }),
+        ..Default::default()
+    };
+    let remote = std::sync::Arc::new(crate::charts::Remote::new(&settings));
+    ws.remote_charts = remote.clone();
+    // what the HelmReleases ask for (a lookup queues what the cache lacks)
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    remote.set_queue(Some(tx));
+    let mut missing = 0;
+    {
+        let a = ws.analysis();
+        for f in ws.files() {
+            for doc in &f.syntax.docs {
+                let t = &doc.parsed.tree;
+                let Some(root) = t.root else { continue };
+                if let Some(crate::workspace::charts::Resolved::Remote(_, crate::charts::Lookup::NotCached)) =
+                    crate::workspace::charts::resolve(&a, f, t, root)
+                {
+                    missing += 1;
+                }
+            }
+        }
+    }
+    remote.set_queue(None);
+    let mut sources = Vec::new();
+    while let Ok(s) = rx.try_recv() {
+        sources.push(s);
+    }
+    if missing > 0 {
+        eprintln!(
+            "flux-lsp check: {missing} HelmRelease(s) use charts that are not in the chart cache: their values are not checked (--fetch-charts downloads them)"
+        );
+    }
+    if sources.is_empty() {
+        return;
+    }
+    eprintln!("flux-lsp check: fetching {} chart(s)", sources.len());
+    for d in crate::charts::fetch::fetch_all(&remote, sources) {
+        if let Err(e) = d.result {
+            eprintln!("flux-lsp check: could not fetch {}: {e}", d.source.describe());
+        }
+    }
 }
 
 /// Diagnostics of every file, sorted by path.

@@ -10,18 +10,21 @@
 use super::completion::CompletionItem;
 use super::hover::Hover;
 use super::{Diagnostic, Edit, Fix, Severity};
+use crate::charts::{ChartSource, Lookup, OciRef};
 use crate::schema::Schema;
 use crate::schema::chart::{ValuesSource, schema_at, type_fits};
 use crate::schema::values;
 use crate::syntax::{NodeId, NodeKind, PathSeg, Tree};
 use crate::text::TextRange;
-use crate::workspace::charts::{ChartValues, chart_path, is_values_schema, local_chart};
+use crate::workspace::charts::{ChartValues, Resolved, chart_node, is_values_schema, local_chart, resolve};
 use crate::workspace::{Analysis, FileData};
 
 pub const UNKNOWN_VALUES_KEY: &str = "chart-values-unknown-key";
 pub const VALUES_TYPE: &str = "chart-values-type";
 pub const VALUES_ENUM: &str = "chart-values-enum";
 pub const INVALID_JSON: &str = "invalid-json";
+pub const CHART_FETCH: &str = "chart-fetch";
+pub const VALUES_SCHEMA: &str = "chart-values-schema";
 
 /// The path below `spec.values`, when `path` is there.
 fn values_rel(path: &[PathSeg]) -> Option<&[PathSeg]> {
@@ -42,8 +45,18 @@ pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
         let map = move |r: TextRange| r.shift(base);
         let mut c = Checker { tree, map: &map, cv: &cv, out };
         c.node(values, &cv.schema, "values", 0);
+        // values also come from elsewhere (valuesFrom, or the base release
+        // of a patch): `required` cannot be judged from this block alone
+        let spec = tree.get(root, "spec");
+        let partial = spec.is_some_and(|s| tree.get(s, "valuesFrom").is_some())
+            || spec.is_some_and(|s| tree.get(s, "chart").is_none() && tree.get(s, "chartRef").is_none());
+        let values_key = tree
+            .get(root, "spec")
+            .and_then(|s| tree.entries(s).iter().find(|e| tree.scalar(e.key) == Some("values")).map(|e| e.key));
+        schema_check(&cv, tree, values, values_key, &map, "values", partial, out);
     }
     valuesfrom_diagnostics(a, file, out);
+    fetch_diagnostic(a, file, out);
 }
 
 struct Checker<'a> {
@@ -152,7 +165,7 @@ fn insert_defaults(a: &Analysis, file: &FileData, range: TextRange) -> Option<Ve
     let (_, doc) = file.syntax.doc_at(range.start)?;
     let tree = &doc.parsed.tree;
     let root = tree.root?;
-    chart_path(tree, root)?;
+    chart_node(tree, root)?;
     let chain = tree.chain_at(range.start.checked_sub(doc.base())?);
     // the innermost block mapping under spec.values holding the cursor
     let (map, rel) = chain.iter().rev().find_map(|&n| {
@@ -377,7 +390,96 @@ fn valuesfrom_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
         let map = |r: TextRange| b.to_file(r);
         let mut c = Checker { tree: &b.parsed.tree, map: &map, cv: &b.chart, out };
         c.node(root, s, &label, 0);
+        schema_check(&b.chart, &b.parsed.tree, root, None, &map, &label, true, out);
     }
+}
+
+/// Full JSON Schema validation of a block of values against the chart's
+/// `values.schema.json`, as Helm does it: on the chart's defaults with the
+/// block merged over them. Only violations at values the block sets are
+/// reported (a `required` one on the mapping that lacks the key, unless
+/// `partial`: the values also come from elsewhere). Types and enums keep
+/// their codes (when [`Checker`] did not report them already), unknown keys
+/// are left to it (warnings), the rest is `chart-values-schema`. Values
+/// holding `${VAR}` substitutions, templates or flux-operator inputs are
+/// never judged, nor what contains them.
+#[allow(clippy::too_many_arguments)]
+fn schema_check(
+    cv: &ChartValues,
+    tree: &Tree,
+    node: NodeId,
+    root_key: Option<NodeId>,
+    map: &dyn Fn(TextRange) -> TextRange,
+    label: &str,
+    partial: bool,
+    out: &mut Vec<Diagnostic>,
+) {
+    use jsonschema::error::ValidationErrorKind as K;
+    if cv.source != ValuesSource::SchemaJson {
+        return;
+    }
+    let Some(validator) = cv.validator() else { return };
+    let mut nodes: std::collections::HashMap<String, (NodeId, Option<NodeId>)> = Default::default();
+    let mut dynamic: Vec<String> = Vec::new();
+    let user = crate::schema::chart::node_json(tree, node, &mut |ptr, id, key| {
+        nodes.insert(ptr.to_string(), (id, key.or(if ptr.is_empty() { root_key } else { None })));
+        if let Some(v) = tree.scalar(id)
+            && (v.contains("${") || v.contains("{{") || v.contains("<<"))
+        {
+            dynamic.push(ptr.to_string());
+        }
+    });
+    if !user.is_object() {
+        return;
+    }
+    let mut merged = cv.defaults.as_deref().cloned().unwrap_or_else(|| serde_json::json!({}));
+    crate::schema::chart::merge_values(&mut merged, &user);
+    let mut seen: Vec<TextRange> = Vec::new();
+    for e in validator.iter_errors(&merged) {
+        let ptr = e.instance_path().as_str();
+        let Some(&(id, key)) = nodes.get(ptr) else { continue };
+        let below = |a: &str, b: &str| a == b || (a.starts_with(b) && a[b.len()..].starts_with('/'));
+        // at or under a substituted value; or above one, for what depends on
+        // the values below (oneOf, anyOf, not...), but not for a missing key
+        let required = matches!(e.kind(), K::Required { .. });
+        if dynamic.iter().any(|d| below(ptr, d) || (!required && below(d, ptr))) {
+            continue;
+        }
+        let code = match e.kind() {
+            K::AdditionalProperties { .. } | K::UnevaluatedProperties { .. } => continue,
+            K::Required { .. } if partial => continue,
+            K::Type { .. } => VALUES_TYPE,
+            K::Enum { .. } | K::Constant { .. } => VALUES_ENUM,
+            _ => VALUES_SCHEMA,
+        };
+        let at = match e.kind() {
+            K::Required { .. } => key.unwrap_or(id),
+            _ => id,
+        };
+        let range = map(tree.node(at).range);
+        let dup = |d: &Diagnostic| d.range == range && d.code.starts_with("chart-values");
+        if seen.contains(&range) || out.iter().any(dup) {
+            continue;
+        }
+        seen.push(range);
+        let path = pointer_path(label, ptr);
+        out.push(Diagnostic::new(code, Severity::Error, range, format!("`{path}` of chart `{}`: {e}", cv.name)));
+    }
+}
+
+/// `values` + `/a/0/b` → `values.a[0].b`.
+fn pointer_path(label: &str, ptr: &str) -> String {
+    let mut s = label.to_string();
+    for seg in ptr.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if seg.bytes().all(|b| b.is_ascii_digit()) && !seg.is_empty() {
+            s.push_str(&format!("[{seg}]"));
+        } else {
+            s.push('.');
+            s.push_str(&seg);
+        }
+    }
+    s
 }
 
 /// A JSON scalar as it is written in YAML (strings without quotes).
@@ -505,7 +607,95 @@ fn block_at<'b>(
 }
 
 fn origin(cv: &ChartValues) -> String {
-    format!("From chart `{}` {} ({}), in `{}`.", cv.name, cv.version, cv.source.label(), cv.dir.display())
+    match &cv.fetched {
+        Some(m) => format!(
+            "From chart `{}` {} ({}), fetched from `{}` (cached in `{}`).",
+            cv.name,
+            cv.version,
+            cv.source.label(),
+            m.source,
+            cv.dir.display()
+        ),
+        None => format!("From chart `{}` {} ({}), in `{}`.", cv.name, cv.version, cv.source.label(), cv.dir.display()),
+    }
+}
+
+/// The hover on `chart:` (or the name of `chartRef`): which chart was found
+/// and where, or why none is known yet.
+fn chart_markdown(r: &Resolved) -> String {
+    match r {
+        Resolved::Local(cv) => format!(
+            "**Chart `{}` {}**, from the workspace: `{}`\n\nValues schema: {}.",
+            cv.name,
+            cv.version,
+            cv.dir.display(),
+            cv.source.label()
+        ),
+        Resolved::Remote(src, Lookup::Ready(cv)) => {
+            let m = cv.fetched.clone().unwrap_or_default();
+            format!(
+                "**Chart `{}` {}**, resolved from {}: `{}`\n\nCached in `{}` (sha256:{}).\n\nValues schema: {}.",
+                cv.name,
+                cv.version,
+                asked(src),
+                m.source,
+                cv.dir.display(),
+                m.digest.get(..12).unwrap_or(&m.digest),
+                cv.source.label()
+            )
+        }
+        Resolved::Remote(src, Lookup::Pending) => {
+            format!("**{}**\n\nBeing fetched in the background: values help follows when it is cached.", title(src))
+        }
+        Resolved::Remote(src, Lookup::Failed(e)) => {
+            format!("**{}**\n\nCould not be fetched: {e}\n\nValues are not checked; retried later.", title(src))
+        }
+        Resolved::Remote(src, Lookup::NotCached) => format!(
+            "**{}**\n\nNot in the chart cache, and fetching is off (`charts.fetch: false`, or `flux-lsp check` without `--fetch-charts`): values are not checked.",
+            title(src)
+        ),
+        Resolved::Remote(src, Lookup::NoMatch(e)) => format!("**{}**\n\n{e}: values are not checked.", title(src)),
+    }
+}
+
+fn title(src: &ChartSource) -> String {
+    let d = src.describe();
+    let mut c = d.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or(d)
+}
+
+/// The version asked for: `version `>=6.0` of the Helm repository`.
+fn asked(src: &ChartSource) -> String {
+    match src {
+        ChartSource::Http { version, .. } => format!("version `{version}` of the Helm repository"),
+        ChartSource::Oci { reference, .. } => match reference {
+            OciRef::Semver(v) => format!("version `{v}` of the OCI repository"),
+            OciRef::Tag(t) => format!("tag `{t}` of the OCI repository"),
+            OciRef::Digest(d) => format!("digest `{d}` of the OCI repository"),
+        },
+    }
+}
+
+/// A remote chart that could not be fetched, or that no version matches:
+/// one information on the chart's name (values are then not checked).
+fn fetch_diagnostic(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
+    for doc in &file.syntax.docs {
+        let tree = &doc.parsed.tree;
+        let Some(root) = tree.root else { continue };
+        let Some(node) = chart_node(tree, root) else { continue };
+        let Some(Resolved::Remote(src, lookup)) = resolve(a, file, tree, root) else { continue };
+        let why = match lookup {
+            Lookup::Failed(e) => format!("{} could not be fetched: {e}", src.describe()),
+            Lookup::NoMatch(e) => e,
+            _ => continue,
+        };
+        out.push(Diagnostic::new(
+            CHART_FETCH,
+            Severity::Information,
+            doc.abs(tree.node(node).range),
+            format!("{why}; values are not checked"),
+        ));
+    }
 }
 
 /// The hover provider (registered in `hover::PROVIDERS`): keys and values
@@ -522,23 +712,28 @@ pub fn values_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hove
     let &node = chain.last()?;
     tree.scalar(node)?;
     let range = doc.abs(tree.node(node).range);
-    if let Some((_, chart_node)) = chart_path(tree, root)
-        && chart_node == node
-    {
-        let cv = local_chart(a, file, tree, root)?;
-        let md = format!(
-            "**Chart `{}` {}**, from the workspace: `{}`\n\nValues schema: {}.",
-            cv.name,
-            cv.version,
-            cv.dir.display(),
-            cv.source.label()
-        );
-        return Some(Hover { range, markdown: md });
-    }
     let path = tree.path_of(node);
     let rel = values_rel(&path)?;
     let cv = local_chart(a, file, tree, root)?;
     values_markdown(&cv, rel).map(|markdown| Hover { range, markdown })
+}
+
+/// The hover provider for the node naming the chart (`chart:`, or the name
+/// of `chartRef`, after what the reference hover says of it).
+pub fn chart_hover(a: &Analysis, file: &FileData, offset: usize) -> Option<Hover> {
+    let (_, doc) = file.syntax.doc_at(offset)?;
+    let tree = &doc.parsed.tree;
+    let root = tree.root?;
+    let node = chart_node(tree, root)?;
+    let range = doc.abs(tree.node(node).range);
+    if offset < range.start || offset > range.end {
+        return None;
+    }
+    let mut markdown = chart_markdown(&resolve(a, file, tree, root)?);
+    if let Some(r) = super::references::reference_hover(a, file, offset) {
+        markdown = format!("{}\n\n---\n\n{markdown}", r.markdown);
+    }
+    Some(Hover { range, markdown })
 }
 
 /// Hover on a key inside a values block of a ConfigMap/Secret.
@@ -729,6 +924,47 @@ mod tests {
         let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
         assert_eq!(labels, vec!["repository", "tag", "pullPolicy"], "{items:?}");
         assert_eq!(f.slice(items[2].replace.unwrap()), "pu");
+    }
+
+    #[test]
+    fn json_schema_violations_on_the_merged_values_keep_their_codes() {
+        let schema = "# file: charts/podinfo/values.schema.json\n{\"type\": \"object\", \"required\": [\"image\", \"token\"], \"properties\": {\"replicaCount\": {\"type\": \"integer\", \"minimum\": 1}, \"image\": {\"type\": \"object\", \"required\": [\"repository\"], \"properties\": {\"tag\": {\"type\": \"string\", \"pattern\": \"^[a-z0-9.]+$\"}, \"repository\": {\"type\": \"string\"}}}, \"service\": {\"type\": \"object\", \"properties\": {\"type\": {\"enum\": [\"ClusterIP\", \"NodePort\"]}, \"port\": {\"type\": \"integer\", \"maximum\": 65535}}}, \"ports\": {\"type\": \"array\", \"maxItems\": 1}, \"mode\": {\"oneOf\": [{\"type\": \"integer\"}, {\"enum\": [\"auto\"]}]}, \"token\": {\"type\": \"string\"}}}\n";
+        let src = format!(
+            "{CHART}{schema}{}",
+            release(
+                "    replicaCount: 0$0\n    image:\n      tag: Bad Tag\n    service:\n      type: Headless\n      port: ${PORT}\n    ports: [1, 2]\n    mode: manual\n    other: 1\n"
+            )
+        );
+        let f = Fixture::parse(&src);
+        let d = f.diagnostics_of("apps/podinfo.yaml");
+        let text = &f.file().text;
+        let got: Vec<(&str, &str)> = d
+            .iter()
+            .filter(|x| x.code.starts_with("chart-"))
+            .map(|x| (x.code, &text[x.range.start..x.range.end]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("chart-values-schema", "values"),
+                ("chart-values-schema", "0"),
+                ("chart-values-schema", "Bad Tag"),
+                ("chart-values-enum", "Headless"),
+                ("chart-values-schema", "[1, 2]"),
+                ("chart-values-schema", "manual"),
+                ("chart-values-unknown-key", "other"),
+            ],
+            "{d:#?}"
+        );
+        // `image` is required and set by the chart's defaults; `token` is missing everywhere
+        let req = d.iter().find(|x| x.code == VALUES_SCHEMA && text[x.range.start..x.range.end] == *"values").unwrap();
+        assert_eq!(req.message, "`values` of chart `podinfo`: \"token\" is a required property");
+        assert!(d.iter().all(|x| x.severity == Severity::Error || x.code == UNKNOWN_VALUES_KEY));
+        // with valuesFrom, values come from elsewhere too: `required` is not judged
+        let with_from =
+            src.replace("  values:\n", "  valuesFrom:\n    - kind: ConfigMap\n      name: extra\n  values:\n");
+        let f = Fixture::parse(&with_from);
+        assert!(!f.diagnostics_of("apps/podinfo.yaml").iter().any(|x| x.message.contains("required")));
     }
 
     fn complete(src: &str) -> Vec<CompletionItem> {

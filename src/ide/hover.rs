@@ -13,6 +13,7 @@ pub type Provider = fn(&Analysis, &FileData, usize) -> Option<Hover>;
 
 /// Providers, most specific first.
 pub const PROVIDERS: &[Provider] = &[
+    super::chart_values::chart_hover,
     super::references::reference_hover,
     super::image_markers::marker_hover,
     super::substitution::variable_hover,

@@ -19,6 +19,9 @@ use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::lsp_types::{self as lsp, notification::Notification as _};
 use tower_lsp_server::{Client, LanguageServer};
 
+// remote charts (issue #9): settings, fetch worker, re-publishing
+mod chart_fetch;
+
 use super::convert::{self, Texts};
 use super::settings::{self, Settings};
 use crate::ide;
@@ -53,6 +56,8 @@ struct State {
     shutdown: bool,
     /// cluster overlay (issue #6); None until started after the settings.
     cluster: Option<ClusterHandle>,
+    /// remote charts (issue #9); None until configured after the settings.
+    charts: Option<chart_fetch::ChartsHandle>,
 }
 
 #[derive(Clone)]
@@ -133,6 +138,7 @@ impl Server {
                 published: HashMap::new(),
                 shutdown: false,
                 cluster: None,
+                charts: None,
             })),
             generation: Arc::new(AtomicU64::new(0)),
             test_hooks: std::env::var_os("FLUX_LSP_TEST_HOOKS").is_some_and(|v| v == "1"),
@@ -270,6 +276,7 @@ impl Server {
         if cluster_changed {
             self.restart_cluster();
         }
+        self.configure_charts(); // remote charts (issue #9)
         self.generation.fetch_add(1, Ordering::SeqCst);
         for w in warnings {
             self.client.show_message(lsp::MessageType::WARNING, format!("flux-lsp settings: {w}")).await;
@@ -930,10 +937,12 @@ impl Server {
             tokio::spawn(async move {
                 s.pull_configuration().await;
                 s.ensure_cluster(); // cluster overlay (issue #6)
+                s.configure_charts(); // remote charts (issue #9)
                 s.index_workspace().await;
             });
         } else {
             self.ensure_cluster(); // cluster overlay (issue #6)
+            self.configure_charts(); // remote charts (issue #9)
             self.index_workspace().await;
         }
     }

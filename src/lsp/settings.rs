@@ -64,6 +64,8 @@ fn seconds(v: &Value, key: &str, range: (f64, f64), warnings: &mut Vec<String>) 
 pub struct Settings {
     pub config: Config,
     pub cluster: ClusterSettings,
+    /// Charts from Helm repositories and OCI registries (issue #9).
+    pub charts: crate::charts::Settings,
     /// Problems found in the settings themselves, reported to the user.
     pub warnings: Vec<String>,
 }
@@ -115,7 +117,29 @@ pub fn parse(v: &Value) -> Settings {
     if let Some(ms) = seconds(v, "/cluster/watchTimeout", (1.0, 290.0), &mut s.warnings) {
         s.cluster.watch_timeout_ms = ms;
     }
+    charts(v, &mut s);
     s
+}
+
+/// `charts.fetch`, `charts.cacheDir`, `charts.cacheMaxMB`.
+fn charts(v: &Value, s: &mut Settings) {
+    match v.pointer("/charts/fetch") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => s.charts.fetch = *b,
+        Some(x) => s.warnings.push(format!("charts.fetch: expected true or false, got {x}")),
+    }
+    match v.pointer("/charts/cacheDir") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(d)) if !d.is_empty() => s.charts.cache_dir = Some(PathBuf::from(d)),
+        Some(x) => s.warnings.push(format!("charts.cacheDir: expected a directory, got {x}")),
+    }
+    match v.pointer("/charts/cacheMaxMB") {
+        None | Some(Value::Null) => {}
+        Some(x) => match x.as_f64() {
+            Some(mb) if mb > 0.0 && mb <= 1_048_576.0 => s.charts.max_bytes = (mb * 1024.0 * 1024.0) as u64,
+            _ => s.warnings.push(format!("charts.cacheMaxMB: expected a number of megabytes above 0, got {x}")),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +158,20 @@ mod tests {
         assert_eq!(s.config.max_file_size, 10);
         assert!(!s.cluster.enabled && s.cluster.read_only);
         assert_eq!(s.warnings.len(), 1);
+    }
+
+    #[test]
+    fn chart_settings() {
+        let s = parse(&serde_json::json!({"charts": {"fetch": false, "cacheDir": "/tmp/c", "cacheMaxMB": 0.5}}));
+        assert!(!s.charts.fetch);
+        assert_eq!(s.charts.cache_dir, Some(PathBuf::from("/tmp/c")));
+        assert_eq!(s.charts.max_bytes, 512 * 1024);
+        assert!(s.warnings.is_empty());
+        let d = parse(&serde_json::json!({}));
+        assert!(d.charts.fetch && d.charts.max_bytes == 512 << 20 && d.charts.cache_dir.is_none());
+        let bad = parse(&serde_json::json!({"charts": {"fetch": "no", "cacheMaxMB": -1}}));
+        assert_eq!(bad.warnings.len(), 2, "{:?}", bad.warnings);
+        assert!(bad.charts.fetch);
     }
 
     #[test]

@@ -164,6 +164,96 @@ fn to_json(tree: &Tree, id: NodeId, depth: usize) -> Option<Value> {
     })
 }
 
+/// A YAML node as JSON, whole (depth-limited), as Helm reads values:
+/// `visit` is called with each node's JSON pointer (`/a/0/b`), the node and
+/// its key node in the parent mapping. Keys that are not plain scalars and
+/// merge keys are left out; aliases are null.
+pub fn node_json(tree: &Tree, id: NodeId, visit: &mut dyn FnMut(&str, NodeId, Option<NodeId>)) -> Value {
+    let mut ptr = String::new();
+    node_json_at(tree, id, None, &mut ptr, 0, visit)
+}
+
+fn node_json_at(
+    tree: &Tree,
+    id: NodeId,
+    key: Option<NodeId>,
+    ptr: &mut String,
+    depth: usize,
+    visit: &mut dyn FnMut(&str, NodeId, Option<NodeId>),
+) -> Value {
+    visit(ptr, id, key);
+    if depth > 64 {
+        return Value::Null;
+    }
+    let len = ptr.len();
+    match &tree.node(id).kind {
+        NodeKind::Scalar { value, .. } => match tree.scalar_type(id) {
+            Some(ScalarType::Null) | None => Value::Null,
+            Some(ScalarType::Bool) => Value::Bool(matches!(&**value, "true" | "True" | "TRUE")),
+            Some(ScalarType::Int) => value.parse::<i64>().map(Value::from).unwrap_or_else(|_| {
+                value.parse::<f64>().ok().map(Value::from).unwrap_or_else(|| Value::from(value.to_string()))
+            }),
+            Some(ScalarType::Float) => {
+                value.parse::<f64>().ok().map(Value::from).unwrap_or_else(|| Value::from(value.to_string()))
+            }
+            Some(ScalarType::Str) => Value::from(value.to_string()),
+        },
+        NodeKind::Seq { items, .. } => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, &it)| {
+                    ptr.push_str(&format!("/{i}"));
+                    let v = node_json_at(tree, it, None, ptr, depth + 1, visit);
+                    ptr.truncate(len);
+                    v
+                })
+                .collect(),
+        ),
+        NodeKind::Map { entries, .. } => {
+            let mut m = serde_json::Map::new();
+            for e in entries {
+                let Some(k) = tree.scalar(e.key) else { continue };
+                if k == "<<" {
+                    continue;
+                }
+                ptr.push('/');
+                ptr.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                let v = match e.value {
+                    Some(v) => node_json_at(tree, v, Some(e.key), ptr, depth + 1, visit),
+                    None => Value::Null,
+                };
+                ptr.truncate(len);
+                m.insert(k.to_string(), v);
+            }
+            Value::Object(m)
+        }
+        NodeKind::Alias { .. } => Value::Null,
+    }
+}
+
+/// Helm's coalescing of values: `over` on top of `base`, maps merged key by
+/// key, a null removing the key.
+pub fn merge_values(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                if v.is_null() {
+                    b.remove(k);
+                } else if let Some(bv) = b.get_mut(k)
+                    && bv.is_object()
+                    && v.is_object()
+                {
+                    merge_values(bv, v);
+                } else {
+                    b.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
 /// The schema at a path below the values' root (keys through properties or
 /// the map's value schema, indexes through `items`).
 pub fn schema_at<'s>(mut s: &'s Schema, path: &[PathSeg]) -> Option<&'s Schema> {
@@ -211,6 +301,19 @@ mod tests {
         assert_eq!(port.unwrap().ty, Some(Type::Integer));
         assert_eq!(s.property("ratio").unwrap().ty, Some(Type::Number));
         assert_eq!(s.property("enabled").unwrap().ty, Some(Type::Boolean));
+    }
+
+    #[test]
+    fn values_as_json_with_pointers_and_helm_merging() {
+        let doc = parse_document("a: 1\nb:\n  - x: \"s\"\n    y: 2.5\nc/d: ~\n<<: {z: 1}\n");
+        let mut seen = Vec::new();
+        let v = node_json(&doc.tree, doc.tree.root.unwrap(), &mut |p, _, k| seen.push((p.to_string(), k.is_some())));
+        assert_eq!(v, serde_json::json!({"a": 1, "b": [{"x": "s", "y": 2.5}], "c/d": null}));
+        let ptrs: Vec<&str> = seen.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(ptrs, vec!["", "/a", "/b", "/b/0", "/b/0/x", "/b/0/y", "/c~1d"]);
+        let mut base = serde_json::json!({"image": {"repo": "r", "tag": "1"}, "keep": true, "drop": 1});
+        merge_values(&mut base, &serde_json::json!({"image": {"tag": "2"}, "drop": null, "new": [1]}));
+        assert_eq!(base, serde_json::json!({"image": {"repo": "r", "tag": "2"}, "keep": true, "new": [1]}));
     }
 
     #[test]

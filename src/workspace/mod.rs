@@ -111,6 +111,9 @@ pub struct Workspace {
     /// Workspace charts by directory (issue #9), filled lazily; replaced (not
     /// cleared: snapshots share it) when a chart file changes.
     charts: Arc<std::sync::Mutex<HashMap<PathBuf, Option<Arc<charts::ChartValues>>>>>,
+    /// Charts from Helm repositories and OCI registries (issue #9): the disk
+    /// cache and the fetch queue, shared by every snapshot.
+    pub remote_charts: Arc<crate::charts::Remote>,
     /// CRDs read from the connected cluster, with its context (issue #6):
     /// a schema source after the built-in catalog, before the workspace's.
     cluster_crds: Arc<(String, Vec<crate::schema::KindDef>)>,

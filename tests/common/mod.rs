@@ -92,6 +92,8 @@ pub struct Client {
     pub settings: Value,
     pub init_result: Value,
     pub stderr_path: PathBuf,
+    /// The server's own cache and docker config directory (removed on drop).
+    pub home: PathBuf,
 }
 
 pub fn frame(body: &str) -> Vec<u8> {
@@ -105,6 +107,18 @@ impl Client {
         let mut cmd = Command::new(bin());
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(std::fs::File::create(&stderr_path).unwrap());
         cmd.env("FLUX_LSP_TEST_HOOKS", "1").env("FLUX_LSP_LOG", "debug");
+        // no test reaches the network: requests to anything but loopback go
+        // through a proxy on a closed loopback port and fail at once (remote
+        // charts of the corpora's HelmRepositories, issue #9; ALL_PROXY
+        // covers https, HTTPS_PROXY is left alone as kube would use it for
+        // the fake API server); the chart cache and docker credentials are
+        // the test's own
+        for k in ["HTTP_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"] {
+            cmd.env(k, "http://127.0.0.1:9");
+        }
+        cmd.env("NO_PROXY", "127.0.0.1,localhost").env("no_proxy", "127.0.0.1,localhost");
+        let home = std::env::temp_dir().join(format!("flux-lsp-e2e-home-{}-{}", std::process::id(), rand_suffix()));
+        cmd.env("XDG_CACHE_HOME", home.join("cache")).env("DOCKER_CONFIG", home.join("docker"));
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
@@ -148,6 +162,7 @@ impl Client {
             settings: opts.settings.clone(),
             init_result: Value::Null,
             stderr_path,
+            home,
         };
         let mut caps = json!({
             "workspace": {"configuration": true, "didChangeWatchedFiles": {"dynamicRegistration": true}, "workspaceFolders": true},
@@ -333,6 +348,7 @@ impl Drop for Client {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.stderr_path);
+        let _ = std::fs::remove_dir_all(&self.home);
     }
 }
 

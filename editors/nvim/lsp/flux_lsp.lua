@@ -28,6 +28,11 @@ return {
         requestTimeout = 30,
         watchTimeout = 290,
       },
+      charts = {
+        fetch = true,
+        cacheDir = vim.NIL,
+        cacheMaxMB = 512,
+      },
     },
   },
   handlers = {
