@@ -59,8 +59,14 @@ impl Env {
 
     fn settings(&self, k: Kind) -> Value {
         match k {
-            // big generated files must get the full analysis, not syntax only
-            Kind::Flux => json!({"fluxLsp": {"files": {"maxSize": MAX_SIZE}, "cluster": {"enabled": false}}}),
+            // big generated files must get the full analysis, not syntax only;
+            // no cluster and no chart downloads (yaml-ls fetches neither; the
+            // generated HelmRepository's URL does not exist)
+            Kind::Flux => json!({"fluxLsp": {
+                "files": {"maxSize": MAX_SIZE},
+                "cluster": {"enabled": false},
+                "charts": {"fetch": false}
+            }}),
             Kind::Yls => json!({
                 "yaml": {
                     "schemas": {self.schema_uri.clone(): ["*.yaml", "*.yml"]},

@@ -127,6 +127,10 @@ enum Job {
     Failed { message: String, retry_at: Instant, attempts: u32 },
 }
 
+/// How long an answer of [`Remote::lookup`] is reused (a refresh or a retry
+/// that came due is then noticed).
+const LOOKUP_TTL: Duration = Duration::from_secs(10);
+
 /// First retry delay after a failed fetch; doubled on each failure.
 pub const BACKOFF_START: Duration = Duration::from_secs(30);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30 * 60);
@@ -145,6 +149,12 @@ pub struct Remote {
     loaded: Mutex<HashMap<String, Option<Arc<ChartValues>>>>,
     /// Indexes by repository URL, with the file's modification time.
     indexes: Mutex<HashMap<String, (SystemTime, Arc<RepoIndex>)>>,
+    /// Bumped whenever a fetch ends (the cache or a failure changed): what
+    /// was looked up before may be out of date.
+    generation: std::sync::atomic::AtomicU64,
+    /// Answers of [`Remote::lookup`] per source, with the generation and time
+    /// they were given at: a file of many releases reads the disk once.
+    looked: Mutex<HashMap<ChartSource, (u64, Instant, Lookup)>>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -182,6 +192,29 @@ impl Remote {
     /// refresh when what it has is older than the TTL). Never blocks on the
     /// network.
     pub fn lookup(&self, src: &ChartSource) -> Option<Lookup> {
+        self.cache.as_ref()?;
+        let generation = self.generation();
+        if let Some((g, at, l)) = lock(&self.looked).get(src)
+            && *g == generation
+            && at.elapsed() < LOOKUP_TTL
+        {
+            return Some(l.clone());
+        }
+        let l = self.lookup_uncached(src)?;
+        let mut looked = lock(&self.looked);
+        if looked.len() > 10_000 {
+            looked.clear();
+        }
+        looked.insert(src.clone(), (generation, Instant::now(), l.clone()));
+        Some(l)
+    }
+
+    /// Which state of the remote charts answers were given for.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn lookup_uncached(&self, src: &ChartSource) -> Option<Lookup> {
         let cache = self.cache.as_ref()?;
         let (found, refresh) = self.cached(cache, src);
         if let Some(Ok(cv)) = &found {
@@ -233,6 +266,7 @@ impl Remote {
     /// kept (and shown) until its retry time, which doubles each time.
     pub fn finish(&self, src: &ChartSource, result: &Result<(), String>) {
         let mut jobs = lock(&self.jobs);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match result {
             Ok(()) => {
                 jobs.remove(src);
@@ -255,6 +289,7 @@ impl Remote {
     /// and settings changes.
     pub fn clear_failures(&self) {
         lock(&self.jobs).retain(|_, j| matches!(j, Job::Queued { .. }));
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The cached chart for `src` (Ok), or why there is none to fetch

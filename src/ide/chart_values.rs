@@ -16,7 +16,9 @@ use crate::schema::chart::{ValuesSource, schema_at, type_fits};
 use crate::schema::values;
 use crate::syntax::{NodeId, NodeKind, PathSeg, Tree};
 use crate::text::TextRange;
-use crate::workspace::charts::{ChartValues, Resolved, chart_node, is_values_schema, local_chart, resolve};
+use crate::workspace::charts::{
+    ChartValues, Resolved, chart_node, is_values_schema, local_chart, ready, resolve, resolve_doc,
+};
 use crate::workspace::{Analysis, FileData};
 
 pub const UNKNOWN_VALUES_KEY: &str = "chart-values-unknown-key";
@@ -40,7 +42,7 @@ pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
         let tree = &doc.parsed.tree;
         let Some(root) = tree.root else { continue };
         let Some(values) = tree.get(root, "spec").and_then(|s| tree.get(s, "values")) else { continue };
-        let Some(cv) = local_chart(a, file, tree, root) else { continue };
+        let Some(cv) = ready(resolve_doc(a, file, doc)) else { continue };
         let base = doc.base();
         let map = move |r: TextRange| r.shift(base);
         let mut c = Checker { tree, map: &map, cv: &cv, out };
@@ -683,7 +685,7 @@ fn fetch_diagnostic(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
         let tree = &doc.parsed.tree;
         let Some(root) = tree.root else { continue };
         let Some(node) = chart_node(tree, root) else { continue };
-        let Some(Resolved::Remote(src, lookup)) = resolve(a, file, tree, root) else { continue };
+        let Some(Resolved::Remote(src, lookup)) = resolve_doc(a, file, doc) else { continue };
         let why = match lookup {
             Lookup::Failed(e) => format!("{} could not be fetched: {e}", src.describe()),
             Lookup::NoMatch(e) => e,
@@ -888,6 +890,24 @@ mod tests {
         );
         let f = Fixture::parse(&other);
         assert!(!f.diagnostics_of("apps/prod/values.yaml").iter().any(|x| x.code == UNKNOWN_VALUES_KEY));
+    }
+
+    /// The chart a release resolves to is memoised per document: when the
+    /// base release moves to another chart, its patch in another file must
+    /// follow (the chart fields are part of what other files see).
+    #[test]
+    fn a_patch_follows_its_base_release_to_another_chart() {
+        let other_chart = "# file: charts/other/Chart.yaml\napiVersion: v2\nname: other\nversion: 1.0.0\n# file: charts/other/values.yaml\nreplicas: 1\n";
+        let patch = "# file: apps/prod/values.yaml\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  values:\n    replicas: 3\n$0";
+        let mut f = Fixture::parse(&format!("{CHART}{other_chart}{}{patch}", release("    replicaCount: 1\n")));
+        let unknown = |f: &Fixture| {
+            f.diagnostics_of("apps/prod/values.yaml").iter().filter(|x| x.code == UNKNOWN_VALUES_KEY).count()
+        };
+        assert_eq!(unknown(&f), 1, "`replicas` is not a value of podinfo");
+        let base = std::path::PathBuf::from("/fixture/apps/podinfo.yaml");
+        let text = f.ws.file(&base).unwrap().text.replace("./charts/podinfo", "./charts/other");
+        f.ws.set_file(base, text, None);
+        assert_eq!(unknown(&f), 0, "`replicas` is a value of the other chart");
     }
 
     #[test]

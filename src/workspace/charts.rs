@@ -59,6 +59,9 @@ impl ChartValues {
     }
 }
 
+/// Workspace charts by directory, filled lazily.
+pub type ChartCache = std::sync::Mutex<std::collections::HashMap<PathBuf, Option<Arc<ChartValues>>>>;
+
 /// File names whose change invalidates the chart cache.
 pub fn is_chart_file(path: &Path) -> bool {
     matches!(path.file_name().and_then(|n| n.to_str()), Some("Chart.yaml" | "values.yaml" | "values.schema.json"))
@@ -92,7 +95,12 @@ pub fn chart_path(tree: &Tree, root: NodeId) -> Option<(String, NodeId)> {
 /// of the HelmRelease of the same name (and namespace, when both say) that
 /// has one.
 pub fn local_chart(a: &Analysis, file: &FileData, tree: &Tree, root: NodeId) -> Option<Arc<ChartValues>> {
-    match resolve(a, file, tree, root)? {
+    ready(resolve(a, file, tree, root))
+}
+
+/// The chart's values, when they are known (in the workspace or cached).
+pub fn ready(r: Option<Resolved>) -> Option<Arc<ChartValues>> {
+    match r? {
         Resolved::Local(cv) | Resolved::Remote(_, Lookup::Ready(cv)) => Some(cv),
         Resolved::Remote(..) => None,
     }
@@ -122,6 +130,55 @@ pub fn resolve(a: &Analysis, file: &FileData, tree: &Tree, root: NodeId) -> Opti
             Some(Resolved::Remote(src, lookup))
         }
     }
+}
+
+/// What [`resolve`] gave for a document, with what it depended on beyond
+/// the document's text: the reference model (objects, namespaces; rebuilt
+/// when a summary changes, and a summary includes the chart fields of
+/// releases and the specs of chart sources), the workspace charts and the
+/// remote charts' state. Kept at most [`RESOLVE_TTL`] so that a due retry
+/// or refresh is noticed.
+struct ResolveMemo {
+    model: std::sync::Weak<super::RefModel>,
+    charts: std::sync::Weak<ChartCache>,
+    remote: std::sync::Weak<crate::charts::Remote>,
+    generation: u64,
+    at: std::time::Instant,
+    result: Option<Resolved>,
+}
+
+const RESOLVE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// [`resolve`] for a document of `file`, memoised on its parse: a keystroke
+/// elsewhere in a file of many releases resolves none of the others again.
+pub fn resolve_doc(a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) -> Option<Resolved> {
+    let tree = &doc.parsed.tree;
+    let root = tree.root?;
+    if tree.get(root, "kind").and_then(|k| tree.scalar(k)) != Some("HelmRelease") {
+        return None;
+    }
+    let model = a.ref_model();
+    let remote = &a.ws.remote_charts;
+    let generation = remote.generation();
+    if let Some(m) = doc.parsed.memo::<ResolveMemo>()
+        && std::ptr::eq(m.model.as_ptr(), Arc::as_ptr(&model))
+        && std::ptr::eq(m.charts.as_ptr(), Arc::as_ptr(&a.ws.charts))
+        && std::ptr::eq(m.remote.as_ptr(), Arc::as_ptr(remote))
+        && m.generation == generation
+        && m.at.elapsed() < RESOLVE_TTL
+    {
+        return m.result.clone();
+    }
+    let result = resolve(a, file, tree, root);
+    doc.parsed.set_memo(Arc::new(ResolveMemo {
+        model: Arc::downgrade(&model),
+        charts: Arc::downgrade(&a.ws.charts),
+        remote: Arc::downgrade(remote),
+        generation,
+        at: std::time::Instant::now(),
+        result: result.clone(),
+    }));
+    result
 }
 
 /// The node naming the chart: `spec.chart.spec.chart`, or the name of
@@ -174,12 +231,13 @@ enum Named {
     Remote(ChartSource),
 }
 
-/// The namespace of the object whose document has `tree`.
+/// The namespace of the object whose document has `tree`: its own, else
+/// the one inferred for its file (no search for the document).
 fn namespace_of(a: &Analysis, file: &FileData, tree: &Tree, root: NodeId) -> Option<String> {
-    let di = file.syntax.docs.iter().position(|d| std::ptr::eq(&d.parsed.tree, tree));
-    let oi = di.and_then(|di| file.summary.objects.iter().position(|o| o.doc == di));
-    oi.and_then(|oi| a.ref_model().object_ns(file, oi))
-        .or_else(|| tree.get(tree.get(root, "metadata")?, "namespace").and_then(|n| tree.scalar(n)).map(String::from))
+    tree.get(tree.get(root, "metadata")?, "namespace")
+        .and_then(|n| tree.scalar(n))
+        .map(String::from)
+        .or_else(|| a.ref_model().file_namespace(&file.path).map(String::from))
 }
 
 /// A Flux object of the workspace by kind, name and namespace.

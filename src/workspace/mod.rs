@@ -110,7 +110,7 @@ pub struct Workspace {
     schemas: OnceLock<Arc<crate::schema::Registry>>,
     /// Workspace charts by directory (issue #9), filled lazily; replaced (not
     /// cleared: snapshots share it) when a chart file changes.
-    charts: Arc<std::sync::Mutex<HashMap<PathBuf, Option<Arc<charts::ChartValues>>>>>,
+    charts: Arc<charts::ChartCache>,
     /// Charts from Helm repositories and OCI registries (issue #9): the disk
     /// cache and the fetch queue, shared by every snapshot.
     pub remote_charts: Arc<crate::charts::Remote>,

@@ -678,6 +678,23 @@ pub fn doc_part(doc: &FileDoc, kustomize_first: bool) -> Arc<DocPart> {
     }
     let sets = sets_no_cross_ns(&rel.parsed.text);
     let mut s = std::collections::hash_map::DefaultHasher::new();
+    // which chart a release installs is read from other documents too (a
+    // values-only patch, the chart source): part of what they see
+    let tree = &rel.parsed.tree;
+    if object.class == ObjectClass::Flux {
+        match object.kind_str() {
+            "HelmRelease" => h(
+                &mut s,
+                (
+                    tree.lookup(&["spec", "chart"]).is_some(),
+                    tree.lookup_str(&["spec", "chart", "spec", "chart"]).map(|x| x.0),
+                    tree.lookup_str(&["spec", "chart", "spec", "version"]).map(|x| x.0),
+                ),
+            ),
+            "HelmRepository" | "OCIRepository" | "HelmChart" => h(&mut s, &*rel.parsed.text),
+            _ => {}
+        }
+    }
     h(
         &mut s,
         (

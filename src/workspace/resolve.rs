@@ -226,6 +226,11 @@ impl RefModel {
         o.namespace.as_ref().map(|n| n.value.clone()).or_else(|| self.file_ns.get(&file.path).map(|x| x.0.clone()))
     }
 
+    /// The namespace inferred for a file's objects without `metadata.namespace`.
+    pub fn file_namespace(&self, path: &Path) -> Option<&str> {
+        self.file_ns.get(path).map(|x| x.0.as_str())
+    }
+
     /// Where an object's namespace comes from, for hovers.
     pub fn ns_origin(&self, file: &FileData, object: usize) -> Option<String> {
         let o = file.summary.objects.get(object)?;
