@@ -52,6 +52,14 @@ fn main() {
             values_completion(rounds(300));
             remote_values_completion(rounds(300));
         }
+        // `-- keystroke` / `-- typing`: the 10,000-document scaling cases
+        // alone (for profiling)
+        if word == "keystroke" {
+            keystrokes(10000, rounds(200), None);
+        }
+        if word == "typing" {
+            typing_new_object(10000, if full { usize::MAX } else { 3 });
+        }
         return;
     }
     // 1. index the shared corpora

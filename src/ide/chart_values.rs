@@ -37,12 +37,38 @@ fn values_rel(path: &[PathSeg]) -> Option<&[PathSeg]> {
 }
 
 /// The diagnostics producer (registered in `diagnostics::PRODUCERS`).
+///
+/// Documents are picked by their summary (kind) before any tree is read,
+/// and a release's chart comes from a per-document memo: a keystroke in a
+/// file of thousands of releases touches only the one edited.
 pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
-    for doc in &file.syntax.docs {
+    for (di, doc) in file.syntax.docs.iter().enumerate() {
+        if !is_kind(file, di, &["HelmRelease"]) {
+            continue;
+        }
+        let Some(resolved) = resolve_doc(a, file, doc) else { continue };
         let tree = &doc.parsed.tree;
         let Some(root) = tree.root else { continue };
+        let why = match &resolved {
+            Resolved::Remote(src, Lookup::Failed(e)) => Some(format!("{} could not be fetched: {e}", src.describe())),
+            Resolved::Remote(_, Lookup::NoMatch(e)) => Some(e.clone()),
+            _ => None,
+        };
+        if let Some(why) = why {
+            // a remote chart that could not be fetched, or that no version
+            // matches: one information on the chart's name (values are then
+            // not checked)
+            if let Some(node) = chart_node(tree, root) {
+                out.push(Diagnostic::new(
+                    CHART_FETCH,
+                    Severity::Information,
+                    doc.abs(tree.node(node).range),
+                    format!("{why}; values are not checked"),
+                ));
+            }
+        }
+        let Some(cv) = ready(Some(resolved)) else { continue };
         let Some(values) = tree.get(root, "spec").and_then(|s| tree.get(s, "values")) else { continue };
-        let Some(cv) = ready(resolve_doc(a, file, doc)) else { continue };
         let base = doc.base();
         let map = move |r: TextRange| r.shift(base);
         let mut c = Checker { tree, map: &map, cv: &cv, out };
@@ -58,7 +84,14 @@ pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
         schema_check(&cv, tree, values, values_key, &map, "values", partial, out);
     }
     valuesfrom_diagnostics(a, file, out);
-    fetch_diagnostic(a, file, out);
+}
+
+/// Document `di` of `file` is a Kubernetes object of one of `kinds` (read
+/// from the file's summary, not from the document's tree).
+fn is_kind(file: &FileData, di: usize, kinds: &[&str]) -> bool {
+    file.summary.objects.get(di).is_some_and(|o| {
+        o.doc == di && o.class != crate::workspace::ObjectClass::NotKube && kinds.contains(&o.kind_str())
+    })
 }
 
 struct Checker<'a> {
@@ -285,12 +318,12 @@ fn values_blocks(a: &Analysis, file: &FileData) -> Vec<(usize, ValuesBlock)> {
     let mut out = Vec::new();
     let mut model = None;
     for (di, doc) in file.syntax.docs.iter().enumerate() {
-        let tree = &doc.parsed.tree;
-        let Some(root) = tree.root else { continue };
-        if !is_data_object(tree) {
+        if !is_kind(file, di, &["ConfigMap", "Secret"]) {
             continue;
         }
-        let Some(oi) = file.summary.objects.iter().position(|o| o.doc == di) else { continue };
+        let tree = &doc.parsed.tree;
+        let Some(root) = tree.root else { continue };
+        let oi = di;
         let model = model.get_or_insert_with(|| a.ref_model());
         let Some(t) = model.target_of(&file.path, oi) else { continue };
         let kind = tree.get(root, "kind").and_then(|k| tree.scalar(k)).unwrap_or_default();
@@ -675,28 +708,6 @@ fn asked(src: &ChartSource) -> String {
             OciRef::Tag(t) => format!("tag `{t}` of the OCI repository"),
             OciRef::Digest(d) => format!("digest `{d}` of the OCI repository"),
         },
-    }
-}
-
-/// A remote chart that could not be fetched, or that no version matches:
-/// one information on the chart's name (values are then not checked).
-fn fetch_diagnostic(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
-    for doc in &file.syntax.docs {
-        let tree = &doc.parsed.tree;
-        let Some(root) = tree.root else { continue };
-        let Some(node) = chart_node(tree, root) else { continue };
-        let Some(Resolved::Remote(src, lookup)) = resolve_doc(a, file, doc) else { continue };
-        let why = match lookup {
-            Lookup::Failed(e) => format!("{} could not be fetched: {e}", src.describe()),
-            Lookup::NoMatch(e) => e,
-            _ => continue,
-        };
-        out.push(Diagnostic::new(
-            CHART_FETCH,
-            Severity::Information,
-            doc.abs(tree.node(node).range),
-            format!("{why}; values are not checked"),
-        ));
     }
 }
 
