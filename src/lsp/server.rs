@@ -262,7 +262,7 @@ impl Server {
     async fn apply_settings(&self, v: &Value) {
         let s = settings::parse(v);
         let warnings = s.warnings.clone();
-        let ws = {
+        let cluster_changed = {
             let mut st = lock(&self.state);
             let ws = Arc::make_mut(&mut st.ws);
             ws.config = s.config.clone();
@@ -270,9 +270,8 @@ impl Server {
             let cluster_changed = st.cluster.as_ref().is_some_and(|c| c.settings != s.cluster);
             st.settings = s;
             st.published.clear();
-            (st.ws.clone(), cluster_changed)
+            cluster_changed
         };
-        let (ws, cluster_changed) = ws;
         if cluster_changed {
             self.restart_cluster();
         }
@@ -281,6 +280,10 @@ impl Server {
         for w in warnings {
             self.client.show_message(lsp::MessageType::WARNING, format!("flux-lsp settings: {w}")).await;
         }
+        // the workspace as restart_cluster and configure_charts left it (a
+        // snapshot taken before them could publish the cluster's or the old
+        // chart cache's diagnostics last)
+        let ws = lock(&self.state).ws.clone();
         let paths: Vec<PathBuf> = ws.files().map(|f| f.path.clone()).collect();
         self.publish(ws, paths, None).await;
     }
