@@ -68,7 +68,7 @@ impl ParsedDoc {
     /// The memo of type `T`, if one was stored.
     pub fn memo<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
         let memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
-        memos.iter().find_map(|m| m.clone().downcast::<T>().ok())
+        memos.iter().find(|m| (***m).is::<T>()).and_then(|m| m.clone().downcast::<T>().ok())
     }
 
     /// Stores the memo of type `T`, replacing the previous one.

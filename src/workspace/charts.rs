@@ -152,11 +152,6 @@ const RESOLVE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 /// [`resolve`] for a document of `file`, memoised on its parse: a keystroke
 /// elsewhere in a file of many releases resolves none of the others again.
 pub fn resolve_doc(a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) -> Option<Resolved> {
-    let tree = &doc.parsed.tree;
-    let root = tree.root?;
-    if tree.get(root, "kind").and_then(|k| tree.scalar(k)) != Some("HelmRelease") {
-        return None;
-    }
     let model = a.ref_model();
     let remote = &a.ws.remote_charts;
     let generation = remote.generation();
@@ -169,7 +164,8 @@ pub fn resolve_doc(a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) 
     {
         return m.result.clone();
     }
-    let result = resolve(a, file, tree, root);
+    let tree = &doc.parsed.tree;
+    let result = resolve(a, file, tree, tree.root?);
     doc.parsed.set_memo(Arc::new(ResolveMemo {
         model: Arc::downgrade(&model),
         charts: Arc::downgrade(&a.ws.charts),
