@@ -90,7 +90,7 @@ impl FileData {
         };
         // per document, memoised on the parse: a keystroke extracts one
         // document and moves the others' ranges
-        let (objects, refs, key) = refs::extract(&path, &syntax.docs);
+        let (objects, refs, key) = refs::extract(&path, &syntax.docs, version.is_some());
         let summary = FileSummary { objects, refs, key };
         FileData { path, text, index, syntax, summary, version, syntax_only, invalid_utf8_at: None }
     }

@@ -656,9 +656,11 @@ pub struct DocPart {
     pub key: u64,
 }
 
-/// The part of one document (memoised). `kustomize_first`: the document is
-/// the first of a `kustomization.yaml`, read as one even without apiVersion.
-pub fn doc_part(doc: &FileDoc, kustomize_first: bool) -> Arc<DocPart> {
+/// The part of one document (memoised when `keep`: documents open in the
+/// editor, whose other documents a keystroke leaves alone; files read from
+/// disk keep no copy). `kustomize_first`: the document is the first of a
+/// `kustomization.yaml`, read as one even without apiVersion.
+pub fn doc_part(doc: &FileDoc, kustomize_first: bool, keep: bool) -> Arc<DocPart> {
     if let Some(m) = doc.parsed.memo::<DocPart>()
         && m.kustomize_first == kustomize_first
     {
@@ -708,7 +710,9 @@ pub fn doc_part(doc: &FileDoc, kustomize_first: bool) -> Arc<DocPart> {
         ),
     );
     let part = Arc::new(DocPart { object, refs, sets_no_cross_ns: sets, kustomize_first, key: s.finish() });
-    doc.parsed.set_memo(part.clone());
+    if keep {
+        doc.parsed.set_memo(part.clone());
+    }
     part
 }
 
@@ -733,10 +737,12 @@ pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> (Vec<ObjectInfo>, R
     (objects, out, key.finish())
 }
 
-/// Extracts the objects and references of one file.
-pub fn extract(path: &Path, docs: &[FileDoc]) -> (Vec<ObjectInfo>, RefSummary, u64) {
+/// Extracts the objects and references of one file; `keep`: memoise each
+/// document's part (open documents).
+pub fn extract(path: &Path, docs: &[FileDoc], keep: bool) -> (Vec<ObjectInfo>, RefSummary, u64) {
     let kfile = is_kustomize_file(path);
-    let parts: Vec<Arc<DocPart>> = docs.iter().enumerate().map(|(i, d)| doc_part(d, i == 0 && kfile)).collect();
+    let parts: Vec<Arc<DocPart>> =
+        docs.iter().enumerate().map(|(i, d)| doc_part(d, i == 0 && kfile, keep)).collect();
     assemble(docs, &parts)
 }
 
@@ -1241,7 +1247,7 @@ mod tests {
 
     fn summary(path: &str, src: &str) -> RefSummary {
         let f = SyntaxFile::parse(src, None);
-        extract(Path::new(path), &f.docs).1
+        extract(Path::new(path), &f.docs, true).1
     }
 
     #[test]
