@@ -24,6 +24,10 @@ pub struct SyntaxError {
     pub limit: bool,
 }
 
+/// Memo slots of a parsed document (schema validation, summary part, chart
+/// resolution).
+const MEMO_SLOTS: usize = 3;
+
 /// Block nesting beyond this is not given to tree-sitter: tree-sitter-yaml's
 /// scanner serialises its indentation stack into 1 KiB (4 bytes a level) and
 /// aborts the process past about 253 levels.
@@ -47,7 +51,8 @@ pub struct ParsedDoc {
     /// document: its summary, its schema validation. They travel with the
     /// document, which is reused as long as its text is unchanged, so a
     /// keystroke recomputes one document.
-    memos: std::sync::Mutex<Vec<Arc<dyn std::any::Any + Send + Sync>>>,
+    /// Inline slots (no allocation: every document of the workspace has them).
+    memos: std::sync::Mutex<[Option<Arc<dyn std::any::Any + Send + Sync>>; MEMO_SLOTS]>,
 }
 
 impl ParsedDoc {
@@ -68,14 +73,20 @@ impl ParsedDoc {
     /// The memo of type `T`, if one was stored.
     pub fn memo<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
         let memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
-        memos.iter().find(|m| (***m).is::<T>()).and_then(|m| m.clone().downcast::<T>().ok())
+        memos.iter().flatten().find(|m| (***m).is::<T>()).and_then(|m| m.clone().downcast::<T>().ok())
     }
 
     /// Stores the memo of type `T`, replacing the previous one.
     pub fn set_memo<T: std::any::Any + Send + Sync>(&self, value: Arc<T>) {
         let mut memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
-        memos.retain(|m| !(**m).is::<T>());
-        memos.push(value);
+        // the slot of this type, else a free one, else the first (the memo
+        // it held is recomputed when next asked for)
+        let i = memos
+            .iter()
+            .position(|m| m.as_ref().is_some_and(|m| (**m).is::<T>()))
+            .or_else(|| memos.iter().position(Option::is_none))
+            .unwrap_or(0);
+        memos[i] = Some(value);
     }
 
     pub fn comment_text(&self, r: TextRange) -> &str {
@@ -371,6 +382,22 @@ fn token_end(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One slot per memo type; a fourth type takes the first slot, whose
+    /// memo is then simply missing (recomputed by its owner).
+    #[test]
+    fn memo_slots_are_per_type() {
+        let d = parse_document("a: 1\n");
+        d.set_memo(Arc::new(1u8));
+        d.set_memo(Arc::new(2u16));
+        d.set_memo(Arc::new(3u32));
+        d.set_memo(Arc::new(4u8));
+        assert_eq!((d.memo::<u8>().as_deref(), d.memo::<u16>().as_deref()), (Some(&4), Some(&2)));
+        d.set_memo(Arc::new(5u64));
+        assert_eq!(d.memo::<u64>().as_deref(), Some(&5));
+        assert_eq!(d.memo::<u8>(), None, "evicted from the first slot");
+        assert_eq!(d.memo::<u32>().as_deref(), Some(&3));
+    }
 
     #[test]
     fn builds_tree_with_paths_and_spans() {

@@ -741,8 +741,7 @@ pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> (Vec<ObjectInfo>, R
 /// document's part (open documents).
 pub fn extract(path: &Path, docs: &[FileDoc], keep: bool) -> (Vec<ObjectInfo>, RefSummary, u64) {
     let kfile = is_kustomize_file(path);
-    let parts: Vec<Arc<DocPart>> =
-        docs.iter().enumerate().map(|(i, d)| doc_part(d, i == 0 && kfile, keep)).collect();
+    let parts: Vec<Arc<DocPart>> = docs.iter().enumerate().map(|(i, d)| doc_part(d, i == 0 && kfile, keep)).collect();
     assemble(docs, &parts)
 }
 
