@@ -142,6 +142,40 @@ pub fn build(name: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// An archive from a hostile repository: a path climbing out of the
+    /// chart, a symbolic link and a hard link named like values files, a
+    /// device node. Only the chart's regular values files are kept, under
+    /// names the cache chooses.
+    #[test]
+    fn hostile_entries_are_not_kept() {
+        use tar::EntryType;
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, kind: EntryType, data: &[u8], link: Option<&str>| {
+            let mut h = tar::Header::new_gnu();
+            // written raw: `set_path` refuses `..`, an attacker's tool does not
+            h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            h.set_entry_type(kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            if let Some(l) = link {
+                h.set_link_name(l).unwrap();
+            }
+            h.set_cksum();
+            b.append(&h, data).unwrap();
+        };
+        add("evil/Chart.yaml", EntryType::Regular, b"name: evil\nversion: 1.0.0\n", None);
+        add("evil/../../values.yaml", EntryType::Regular, b"x: 1\n", None);
+        add("evil/charts/../../../values.schema.json", EntryType::Regular, b"{}", None);
+        add("evil/values.yaml", EntryType::Symlink, b"", Some("/etc/passwd"));
+        add("evil/values.schema.json", EntryType::Link, b"", Some("/etc/shadow"));
+        add("evil/charts/sub/values.yaml", EntryType::Char, b"", None);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &b.into_inner().unwrap()).unwrap();
+        let files = extract(&gz.finish().unwrap()).unwrap();
+        let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, vec!["Chart.yaml"]);
+    }
+
     #[test]
     fn keeps_values_files_of_the_chart_and_its_subcharts() {
         let sub = build("redis", &[("Chart.yaml", b"name: redis\nversion: 1.0.0\n"), ("values.yaml", b"a: 1\n")]);
