@@ -1,11 +1,13 @@
 //! HelmRelease `spec.values` from the chart's own values schema (issue #9),
-//! for charts that live in the workspace: diagnostics, completion and hover,
+//! for charts of the workspace and of the chart cache: diagnostics, completion and hover,
 //! and a hover on `chart:` saying which chart was found and where.
 //!
 //! With a `values.schema.json`, wrong types and values outside an enum are
 //! errors; with a schema inferred from `values.yaml`, only unknown keys are
 //! reported. Unknown keys are always warnings (charts often take more than
 //! their defaults show), with the closest known key as a quick fix.
+
+use std::sync::{Arc, Weak};
 
 use super::completion::CompletionItem;
 use super::hover::Hover;
@@ -68,22 +70,47 @@ pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
             }
         }
         let Some(cv) = ready(Some(resolved)) else { continue };
-        let Some(values) = tree.get(root, "spec").and_then(|s| tree.get(s, "values")) else { continue };
-        let base = doc.base();
-        let map = move |r: TextRange| r.shift(base);
-        let mut c = Checker { tree, map: &map, cv: &cv, out };
-        c.node(values, &cv.schema, "values", 0);
-        // values also come from elsewhere (valuesFrom, or the base release
-        // of a patch): `required` cannot be judged from this block alone
-        let spec = tree.get(root, "spec");
-        let partial = spec.is_some_and(|s| tree.get(s, "valuesFrom").is_some())
-            || spec.is_some_and(|s| tree.get(s, "chart").is_none() && tree.get(s, "chartRef").is_none());
-        let values_key = tree
-            .get(root, "spec")
-            .and_then(|s| tree.entries(s).iter().find(|e| tree.scalar(e.key) == Some("values")).map(|e| e.key));
-        schema_check(&cv, tree, values, values_key, &map, "values", partial, out);
+        // the checks depend on the document and the chart only: reused
+        // while both are the same (ranges kept relative to the document)
+        let base = doc.base() as isize;
+        if let Some(m) = doc.parsed.memo::<ValuesMemo>()
+            && std::ptr::eq(m.chart.as_ptr(), Arc::as_ptr(&cv))
+        {
+            out.extend(m.diags.iter().map(|d| d.shifted(base, &file.path)));
+            continue;
+        }
+        let mut local = Vec::new();
+        check_values(doc, root, &cv, &mut local);
+        let diags = local.iter().map(|d| d.shifted(-base, &file.path)).collect();
+        doc.parsed.set_memo(Arc::new(ValuesMemo { chart: Arc::downgrade(&cv), diags }));
+        out.extend(local);
     }
     valuesfrom_diagnostics(a, file, out);
+}
+
+/// The values diagnostics of one release, relative to its document, for
+/// the chart they were computed with (not kept alive by it).
+struct ValuesMemo {
+    chart: Weak<ChartValues>,
+    diags: Vec<Diagnostic>,
+}
+
+/// Checks `spec.values` of one release document against its chart.
+fn check_values(doc: &crate::syntax::FileDoc, root: NodeId, cv: &ChartValues, out: &mut Vec<Diagnostic>) {
+    let tree = &doc.parsed.tree;
+    let Some(values) = tree.get(root, "spec").and_then(|s| tree.get(s, "values")) else { return };
+    let base = doc.base();
+    let map = move |r: TextRange| r.shift(base);
+    let mut c = Checker { tree, map: &map, cv, out };
+    c.node(values, &cv.schema, "values", 0);
+    // values also come from elsewhere (valuesFrom, or the base release of a
+    // patch): `required` cannot be judged from this block alone
+    let spec = tree.get(root, "spec");
+    let partial = spec.is_some_and(|s| tree.get(s, "valuesFrom").is_some())
+        || spec.is_some_and(|s| tree.get(s, "chart").is_none() && tree.get(s, "chartRef").is_none());
+    let values_key =
+        spec.and_then(|s| tree.entries(s).iter().find(|e| tree.scalar(e.key) == Some("values")).map(|e| e.key));
+    schema_check(cv, tree, values, values_key, &map, "values", partial, out);
 }
 
 /// Document `di` of `file` is a Kubernetes object of one of `kinds` (read
@@ -901,6 +928,30 @@ mod tests {
         );
         let f = Fixture::parse(&other);
         assert!(!f.diagnostics_of("apps/prod/values.yaml").iter().any(|x| x.code == UNKNOWN_VALUES_KEY));
+    }
+
+    /// Values checks are memoised per document: after an edit in an earlier
+    /// document of the file, the later release's diagnostics move with it
+    /// and equal a fresh analysis.
+    #[test]
+    fn memoised_values_checks_follow_their_document() {
+        let two = format!(
+            "{}---\n{}",
+            release("    replicaCount: 1\n"),
+            release("    imagee: x\n$0").replacen("# file: apps/podinfo.yaml\n", "", 1)
+        );
+        let mut f = Fixture::parse(&format!("{CHART}{two}"));
+        let path = std::path::PathBuf::from("/fixture/apps/podinfo.yaml");
+        let before = f.diagnostics_of("apps/podinfo.yaml");
+        assert_eq!(before.iter().filter(|d| d.code == UNKNOWN_VALUES_KEY).count(), 1, "{before:?}");
+        let text =
+            f.ws.file(&path).unwrap().text.replacen("  interval: 10m\n", "  interval: 10m\n  suspend: false\n", 1);
+        f.ws.set_file(path.clone(), text.clone(), Some(2));
+        let after = f.diagnostics_of("apps/podinfo.yaml");
+        let d = after.iter().find(|d| d.code == UNKNOWN_VALUES_KEY).unwrap();
+        assert_eq!(&text[d.range.start..d.range.end], "imagee");
+        let fresh = Fixture::parse(&format!("{CHART}# file: apps/podinfo.yaml\n{text}$0"));
+        assert_eq!(after, fresh.diagnostics_of("apps/podinfo.yaml"));
     }
 
     /// The chart a release resolves to is memoised per document: when the

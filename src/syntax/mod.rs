@@ -25,8 +25,8 @@ pub struct SyntaxError {
 }
 
 /// Memo slots of a parsed document (schema validation, summary part, chart
-/// resolution).
-const MEMO_SLOTS: usize = 3;
+/// resolution, chart values checks).
+const MEMO_SLOTS: usize = 4;
 
 /// Block nesting beyond this is not given to tree-sitter: tree-sitter-yaml's
 /// scanner serialises its indentation stack into 1 KiB (4 bytes a level) and
@@ -383,7 +383,7 @@ fn token_end(text: &str, offset: usize) -> usize {
 mod tests {
     use super::*;
 
-    /// One slot per memo type; a fourth type takes the first slot, whose
+    /// One slot per memo type; a fifth type takes the first slot, whose
     /// memo is then simply missing (recomputed by its owner).
     #[test]
     fn memo_slots_are_per_type() {
@@ -391,12 +391,13 @@ mod tests {
         d.set_memo(Arc::new(1u8));
         d.set_memo(Arc::new(2u16));
         d.set_memo(Arc::new(3u32));
+        d.set_memo(Arc::new(3i32));
         d.set_memo(Arc::new(4u8));
         assert_eq!((d.memo::<u8>().as_deref(), d.memo::<u16>().as_deref()), (Some(&4), Some(&2)));
         d.set_memo(Arc::new(5u64));
         assert_eq!(d.memo::<u64>().as_deref(), Some(&5));
         assert_eq!(d.memo::<u8>(), None, "evicted from the first slot");
-        assert_eq!(d.memo::<u32>().as_deref(), Some(&3));
+        assert_eq!((d.memo::<u32>().as_deref(), d.memo::<i32>().as_deref()), (Some(&3), Some(&3)));
     }
 
     #[test]

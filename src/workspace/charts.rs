@@ -72,23 +72,6 @@ pub fn is_values_schema(path: &Path) -> bool {
     path.file_name().is_some_and(|n| n == "values.schema.json")
 }
 
-/// The chart path and source kind a HelmRelease document names, if it is a
-/// path into a Git or Bucket source.
-pub fn chart_path(tree: &Tree, root: NodeId) -> Option<(String, NodeId)> {
-    if tree.get(root, "kind").and_then(|k| tree.scalar(k)) != Some("HelmRelease") {
-        return None;
-    }
-    let spec = tree.get(root, "spec")?;
-    let cspec = tree.get(tree.get(spec, "chart")?, "spec")?;
-    let chart_node = tree.get(cspec, "chart")?;
-    let chart = tree.scalar(chart_node)?;
-    let kind = tree.get(cspec, "sourceRef").and_then(|s| tree.get(s, "kind")).and_then(|k| tree.scalar(k))?;
-    if !matches!(kind, "GitRepository" | "Bucket") || chart.is_empty() || chart.contains("${") {
-        return None;
-    }
-    Some((chart.to_string(), chart_node))
-}
-
 /// The chart a HelmRelease document installs, if it is known: a chart of
 /// the workspace, or a remote chart already in the chart cache. A document
 /// without a chart (a kustomize patch that only sets values) gets the chart
