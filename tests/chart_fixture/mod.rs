@@ -13,13 +13,14 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::common::http::read_request as read_req;
 
 pub const HELM_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 pub const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
@@ -29,20 +30,11 @@ pub fn sha256(b: &[u8]) -> String {
     Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A chart archive: `files` are paths below the chart's directory.
+/// A chart archive: `files` are paths below the chart's directory (built
+/// by the crate's own archive builder).
 pub fn tgz(name: &str, files: &[(&str, &str)]) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tb = tar::Builder::new(gz);
-    for (p, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tb.append_data(&mut h, format!("{name}/{p}"), data.as_bytes()).unwrap();
-    }
-    let mut gz = tb.into_inner().unwrap();
-    gz.flush().unwrap();
-    gz.finish().unwrap()
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(p, d)| (*p, d.as_bytes())).collect();
+    flux_lsp::charts::archive::build(name, &files)
 }
 
 /// A chart with a Chart.yaml, values.yaml and, when given, values.schema.json.
@@ -189,40 +181,6 @@ impl ChartServer {
     }
 }
 
-struct Req {
-    method: String,
-    target: String,
-    headers: BTreeMap<String, String>,
-}
-
-async fn read_req(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req>> {
-    let mut line = String::new();
-    if r.read_line(&mut line).await? == 0 {
-        return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("/").to_string();
-    let mut headers = BTreeMap::new();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h).await? == 0 {
-            return Ok(None);
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).await?;
-    Ok(Some(Req { method, target, headers }))
-}
-
 async fn respond(
     s: &mut TcpStream,
     code: u16,
@@ -251,8 +209,8 @@ async fn respond(
 async fn serve(sock: TcpStream, world: Arc<Mutex<World>>, addr: SocketAddr) -> std::io::Result<()> {
     let mut r = BufReader::new(sock);
     while let Some(req) = read_req(&mut r).await? {
-        lock(&world).requests.push(format!("{} {}", req.method, req.target));
-        let (path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
+        lock(&world).requests.push(format!("{} {}", req.method, req.target()));
+        let (path, query) = (req.path.as_str(), req.query.as_str());
         let head_only = req.method == "HEAD";
         let s = r.get_mut();
         let token = lock(&world).token.clone();

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub mod http;
+
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
 pub fn bin() -> PathBuf {

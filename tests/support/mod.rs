@@ -31,9 +31,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
+
+use crate::common::http::{Request as Req, read_request as read_req};
 
 #[derive(Clone, Debug)]
 pub struct Resource {
@@ -555,46 +557,6 @@ async fn chunk(s: &mut TcpStream, v: &Value) -> std::io::Result<()> {
     let line = format!("{v}\n");
     s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes()).await?;
     s.flush().await
-}
-
-struct Req {
-    method: String,
-    path: String,
-    query: String,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
-}
-
-async fn read_req(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req>> {
-    let mut line = String::new();
-    if r.read_line(&mut line).await? == 0 {
-        return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("/").to_string();
-    let mut headers = BTreeMap::new();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h).await? == 0 {
-            return Ok(None);
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).await?;
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (target, String::new()),
-    };
-    Ok(Some(Req { method, path, query, headers, body }))
 }
 
 async fn serve_conn(sock: TcpStream, world: Arc<Mutex<World>>, bus: broadcast::Sender<Bus>) -> std::io::Result<()> {
