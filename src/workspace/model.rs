@@ -11,6 +11,14 @@ pub struct Spanned<T> {
     pub range: TextRange,
 }
 
+impl<T: Clone> Spanned<T> {
+    /// The same value with its range moved by `base` (from a
+    /// document-relative range to the file's).
+    pub fn moved(&self, base: usize) -> Spanned<T> {
+        Spanned { value: self.value.clone(), range: self.range.shift(base) }
+    }
+}
+
 /// Which family an object belongs to; only Flux objects get Flux checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ObjectClass {
@@ -55,9 +63,7 @@ impl ObjectInfo {
     /// This object as document `doc` of a file, starting at `base` (from
     /// document-relative ranges).
     pub fn moved(&self, doc: usize, base: usize) -> ObjectInfo {
-        let mv = |s: &Option<Spanned<String>>| {
-            s.as_ref().map(|s| Spanned { value: s.value.clone(), range: s.range.shift(base) })
-        };
+        let mv = |s: &Option<Spanned<String>>| s.as_ref().map(|s| s.moved(base));
         ObjectInfo {
             doc,
             range: self.range.shift(base),

@@ -781,12 +781,8 @@ fn extract_object(oi: usize, obj: &ObjectInfo, doc: &FileDoc, kustomize_first: b
     }
 }
 
-fn mv(s: &Spanned<String>, base: usize) -> Spanned<String> {
-    Spanned { value: s.value.clone(), range: s.range.shift(base) }
-}
-
 fn mv_opt(s: &Option<Spanned<String>>, base: usize) -> Option<Spanned<String>> {
-    s.as_ref().map(|s| mv(s, base))
+    s.as_ref().map(|s| s.moved(base))
 }
 
 impl RefSummary {
@@ -798,7 +794,7 @@ impl RefSummary {
             object: r.object + oi,
             field: r.field,
             kind: mv_opt(&r.kind, base),
-            name: mv(&r.name, base),
+            name: r.name.moved(base),
             namespace: mv_opt(&r.namespace, base),
             block: r.block.shift(base),
             optional: r.optional,
@@ -816,19 +812,19 @@ impl RefSummary {
             path: mv_opt(&a.path, base),
             target_namespace: a.target_namespace.clone(),
             post_build: a.post_build,
-            substitute: a.substitute.iter().map(|(k, v)| (mv(k, base), v.clone())).collect(),
-            components: a.components.iter().map(|c| mv(c, base)).collect(),
+            substitute: a.substitute.iter().map(|(k, v)| (k.moved(base), v.clone())).collect(),
+            components: a.components.iter().map(|c| c.moved(base)).collect(),
             source_ref: a.source_ref.map(|r| r + ref0),
             from_instance: a.from_instance,
         }));
         self.produced.extend(p.produced.iter().map(|x| Produced {
             object: x.object + oi,
             kind: x.kind.clone(),
-            name: mv(&x.name, base),
+            name: x.name.moved(base),
             namespace: x.namespace.clone(),
             opaque: x.opaque,
         }));
-        self.data_keys.extend(p.data_keys.iter().map(|(o, ks)| (o + oi, ks.iter().map(|k| mv(k, base)).collect())));
+        self.data_keys.extend(p.data_keys.iter().map(|(o, ks)| (o + oi, ks.iter().map(|k| k.moved(base)).collect())));
         self.sops.extend(p.sops.iter().map(|o| o + oi));
         self.git_sources.extend(p.git_sources.iter().map(|g| GitSource { object: g.object + oi, ..g.clone() }));
         self.artifact_copies.extend(p.artifact_copies.iter().cloned());

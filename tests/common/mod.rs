@@ -377,10 +377,11 @@ pub fn pos_utf16(text: &str, needle: &str) -> (u32, u32) {
 pub fn summary_ranges_ok(text: &str, s: &flux_lsp::workspace::FileSummary) -> Result<(), String> {
     use flux_lsp::text::TextRange;
     let slice = |r: TextRange| text.get(r.start..r.end).ok_or_else(|| format!("range {r:?} outside the text"));
-    // a scalar's range may include its quotes; escapes are not compared
+    // a scalar's range may include its quotes; escapes and multi-line
+    // (folded) scalars are not compared
     let holds = |r: TextRange, v: &str, what: &str| -> Result<(), String> {
         let t = slice(r)?;
-        if v.is_empty() || v.contains(['\\', '\n', '\'', '"']) || t.contains(v) {
+        if v.is_empty() || v.contains(['\\', '\n', '\'', '"']) || t.contains(['\n', '\r']) || t.contains(v) {
             Ok(())
         } else {
             Err(format!("{what}: {t:?} at {r:?} is not {v:?}"))
