@@ -174,7 +174,7 @@ pub fn analyse(ws: &Workspace, cwd: &Path) -> (Vec<FileResult>, Summary) {
     let count = |s: Severity| results.iter().flat_map(|r| &r.diagnostics).filter(|d| d.severity == s).count();
     let summary = Summary {
         files: results.len(),
-        flux_objects: ws.index().flux_objects,
+        flux_objects: ws.flux_objects(),
         errors: count(Severity::Error),
         warnings: count(Severity::Warning),
     };

@@ -8,9 +8,8 @@
 //! (syntax errors) or used as kustomize patches skip the checks that need the
 //! whole object (required fields, CEL rules).
 
-use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use super::{Diagnostic, Edit, Fix, Severity};
 use crate::schema::model::{KindDef, Schema, Type};
@@ -18,8 +17,7 @@ use crate::schema::values::{self, is_templated};
 use crate::schema::{Registry, cel, history};
 use crate::syntax::{FileDoc, NodeId, NodeKind, ScalarType, Tree};
 use crate::text::TextRange;
-use crate::workspace::refs::PathRole;
-use crate::workspace::{Analysis, FileData, ObjectIndex, is_flux_group, split_api_version};
+use crate::workspace::{Analysis, FileData, is_flux_group, split_api_version};
 
 pub const UNKNOWN_FIELD: &str = "unknown-field";
 pub const WRONG_TYPE: &str = "wrong-type";
@@ -109,32 +107,7 @@ struct SchemaMemo {
 /// `patches`/`patchesStrategicMerge`/`patchesJson6902` (such files hold
 /// partial objects on purpose).
 pub fn is_patch_file(a: &Analysis, file: &FileData) -> bool {
-    patch_files(a).contains(&normalize(&file.path))
-}
-
-/// Every file used as a kustomize patch, cached per object index (which is
-/// rebuilt whenever a file's summary, kustomize paths included, changes).
-fn patch_files(a: &Analysis) -> Arc<HashSet<PathBuf>> {
-    type Cache = Mutex<Option<(Arc<ObjectIndex>, Arc<HashSet<PathBuf>>)>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let index = a.index();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some((i, set)) = &*cache.lock().unwrap_or_else(|e| e.into_inner())
-        && Arc::ptr_eq(i, &index)
-    {
-        return set.clone();
-    }
-    let mut set = HashSet::new();
-    for f in a.ws.files() {
-        let Some(info) = &f.summary.refs.kustomize else { continue };
-        let Some(dir) = f.path.parent() else { continue };
-        for p in info.paths.iter().filter(|p| p.role == PathRole::Patch) {
-            set.insert(normalize(&dir.join(&p.value)));
-        }
-    }
-    let set = Arc::new(set);
-    *cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((index, set.clone()));
-    set
+    a.ref_model().layout.patch_files.contains(&normalize(&file.path))
 }
 
 fn normalize(p: &Path) -> PathBuf {

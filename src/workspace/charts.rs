@@ -116,13 +116,14 @@ pub fn resolve(a: &Analysis, file: &FileData, tree: &Tree, root: NodeId) -> Opti
 }
 
 /// What [`resolve`] gave for a document, with what it depended on beyond
-/// the document's text: the reference model (objects, namespaces; rebuilt
-/// when a summary changes, and a summary includes the chart fields of
-/// releases and the specs of chart sources), the workspace charts and the
-/// remote charts' state. Kept at most [`RESOLVE_TTL`] so that a due retry
-/// or refresh is noticed.
+/// the document's text: the other releases and chart sources of the
+/// workspace with their namespaces (`RefModel::chart_env`, unchanged when
+/// a keystroke touches neither), the file it is in, the workspace charts
+/// and the remote charts' state. Kept at most [`RESOLVE_TTL`] so that a
+/// due retry or refresh is noticed.
 struct ResolveMemo {
-    model: std::sync::Weak<super::RefModel>,
+    chart_env: u64,
+    file: std::path::PathBuf,
     charts: std::sync::Weak<ChartCache>,
     remote: std::sync::Weak<crate::charts::Remote>,
     generation: u64,
@@ -139,7 +140,8 @@ pub fn resolve_doc(a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) 
     let remote = &a.ws.remote_charts;
     let generation = remote.generation();
     if let Some(m) = doc.parsed.memo::<ResolveMemo>()
-        && std::ptr::eq(m.model.as_ptr(), Arc::as_ptr(&model))
+        && m.chart_env == model.chart_env
+        && m.file == file.path
         && std::ptr::eq(m.charts.as_ptr(), Arc::as_ptr(&a.ws.charts))
         && std::ptr::eq(m.remote.as_ptr(), Arc::as_ptr(remote))
         && m.generation == generation
@@ -150,7 +152,8 @@ pub fn resolve_doc(a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) 
     let tree = &doc.parsed.tree;
     let result = resolve(a, file, tree, tree.root?);
     doc.parsed.set_memo(Arc::new(ResolveMemo {
-        model: Arc::downgrade(&model),
+        chart_env: model.chart_env,
+        file: file.path.clone(),
         charts: Arc::downgrade(&a.ws.charts),
         remote: Arc::downgrade(remote),
         generation,
@@ -188,10 +191,10 @@ fn release_of<'x>(
     let meta = tree.get(root, "metadata")?;
     let name = tree.scalar(tree.get(meta, "name")?)?;
     let ns = tree.get(meta, "namespace").and_then(|n| tree.scalar(n));
-    let index = a.index();
-    index.lookup("HelmRelease", name).iter().find_map(|loc| {
-        let f: &'x FileData = a.file(&loc.path)?;
-        let obj = f.summary.objects.get(loc.object)?;
+    let model = a.ref_model();
+    model.objects_named("HelmRelease", name).find_map(|(path, object)| {
+        let f: &'x FileData = a.file(path)?;
+        let obj = f.summary.objects.get(object)?;
         if let (Some(a), Some(b)) = (ns, obj.namespace.as_ref())
             && a != b.value
         {
@@ -221,16 +224,15 @@ fn namespace_of(a: &Analysis, file: &FileData, tree: &Tree, root: NodeId) -> Opt
 
 /// A Flux object of the workspace by kind, name and namespace.
 fn find_object<'x>(a: &Analysis<'x>, kind: &str, name: &str, ns: Option<&str>) -> Option<(&'x Tree, NodeId)> {
-    let index = a.index();
     let model = a.ref_model();
-    index.lookup(kind, name).iter().find_map(|loc| {
-        let f: &'x FileData = a.file(&loc.path)?;
-        if let (Some(want), Some(has)) = (ns, model.object_ns(f, loc.object))
+    model.objects_named(kind, name).find_map(|(path, object)| {
+        let f: &'x FileData = a.file(path)?;
+        if let (Some(want), Some(has)) = (ns, model.object_ns(f, object))
             && want != has
         {
             return None;
         }
-        let doc = f.syntax.docs.get(f.summary.objects.get(loc.object)?.doc)?;
+        let doc = f.syntax.docs.get(f.summary.objects.get(object)?.doc)?;
         let t = &doc.parsed.tree;
         Some((t, t.root?))
     })

@@ -1,9 +1,8 @@
 //! Workspace: file discovery, per-file summaries (objects and references),
-//! and the index shared with requests.
+//! and the reference model shared with requests.
 
 pub mod charts;
 mod discover;
-mod index;
 mod model;
 // references across the repository (issue #4)
 pub mod namespaces;
@@ -15,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 pub use discover::{DiscoverReport, discover, discover_accepts, read_file};
-pub use index::{ObjectIndex, ObjectLoc};
 pub use model::{ObjectClass, ObjectInfo, Spanned, classify, is_flux_group, object_of, split_api_version};
 pub use resolve::RefModel;
 
@@ -53,6 +51,9 @@ pub struct FileSummary {
     /// A hash of what other files can see of it (no positions), from its
     /// documents' hashes.
     pub key: u64,
+    /// A hash of what chart resolution reads of the file (its releases and
+    /// chart sources, see `refs::DocPart::chart_key`); 0 when it has none.
+    pub chart_key: u64,
 }
 
 /// One file of the workspace, analysed.
@@ -90,8 +91,7 @@ impl FileData {
         };
         // per document, memoised on the parse: a keystroke extracts one
         // document and moves the others' ranges
-        let (objects, refs, key) = refs::extract(&path, &syntax.docs, version.is_some());
-        let summary = FileSummary { objects, refs, key };
+        let summary = refs::extract(&path, &syntax.docs, version.is_some());
         FileData { path, text, index, syntax, summary, version, syntax_only, invalid_utf8_at: None }
     }
 }
@@ -102,8 +102,7 @@ pub struct Workspace {
     pub roots: Vec<PathBuf>,
     files: HashMap<PathBuf, Arc<FileData>>,
     pub config: Config,
-    index: OnceLock<Arc<ObjectIndex>>,
-    /// The reference model (issue #4), rebuilt lazily with the index.
+    /// The reference model (issue #4), rebuilt lazily after a summary changed.
     ref_model: OnceLock<Arc<RefModel>>,
     /// Flux API schemas (issue #3): the built-in catalog plus workspace CRDs,
     /// rebuilt lazily when a CRD-bearing file changes.
@@ -126,9 +125,6 @@ pub struct Analysis<'a> {
 }
 
 impl<'a> Analysis<'a> {
-    pub fn index(&self) -> Arc<ObjectIndex> {
-        self.ws.index()
-    }
     pub fn file(&self, path: &Path) -> Option<&'a Arc<FileData>> {
         self.ws.files.get(path)
     }
@@ -161,9 +157,9 @@ impl Workspace {
         self.files.is_empty()
     }
 
-    /// The cross-file object index, rebuilt lazily after a summary changed.
-    pub fn index(&self) -> Arc<ObjectIndex> {
-        self.index.get_or_init(|| Arc::new(ObjectIndex::build(self.files.values()))).clone()
+    /// How many Flux objects the workspace defines.
+    pub fn flux_objects(&self) -> usize {
+        self.files.values().map(|f| f.summary.objects.iter().filter(|o| o.class == ObjectClass::Flux).count()).sum()
     }
 
     /// The reference model, rebuilt lazily after a summary changed.
@@ -191,7 +187,6 @@ impl Workspace {
     }
 
     fn invalidate(&mut self) {
-        self.index = OnceLock::new();
         self.ref_model = OnceLock::new();
     }
 
@@ -226,9 +221,20 @@ impl Workspace {
         if charts::is_chart_file(&data.path) {
             self.charts = Default::default();
         }
-        self.files.insert(data.path.clone(), Arc::new(data));
+        let data = Arc::new(data);
+        self.files.insert(data.path.clone(), data.clone());
         if changed {
+            // patched in place when the change allows it (a keystroke in an
+            // object's name or references), else rebuilt when next asked for
+            let model = self.ref_model.take();
             self.invalidate();
+            if let (Some(prev), Some(mut model)) = (prev, model)
+                && model.can_patch(prev, &data)
+            {
+                // a clone only when a snapshot still holds the model
+                Arc::make_mut(&mut model).patch(&self.files, prev, &data);
+                let _ = self.ref_model.set(model);
+            }
         }
         changed
     }

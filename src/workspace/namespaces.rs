@@ -36,7 +36,7 @@ pub fn is_remote(p: &str) -> bool {
         || p.contains("//")
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Layout {
     pub files: HashSet<PathBuf>,
     /// Every directory holding a workspace file (and their ancestors).

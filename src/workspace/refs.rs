@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{ObjectClass, ObjectInfo, Spanned};
+use super::{FileSummary, ObjectClass, ObjectInfo, Spanned};
 use crate::syntax::{FileDoc, NodeId, NodeKind, Tree};
 use crate::text::TextRange;
 
@@ -654,6 +654,9 @@ pub struct DocPart {
     kustomize_first: bool,
     /// A hash of what other files can see of it (no positions).
     pub key: u64,
+    /// For releases and chart sources, a hash of what chart resolution
+    /// reads of it; 0 for other documents.
+    pub chart_key: u64,
 }
 
 /// The part of one document (memoised when `keep`: documents open in the
@@ -681,22 +684,32 @@ pub fn doc_part(doc: &FileDoc, kustomize_first: bool, keep: bool) -> Arc<DocPart
     let sets = sets_no_cross_ns(&rel.parsed.text);
     let mut s = std::collections::hash_map::DefaultHasher::new();
     // which chart a release installs is read from other documents too (a
-    // values-only patch, the chart source): part of what they see
+    // values-only patch, the chart source): part of what they see, and all
+    // that a release's chart resolution reads of other documents
     let tree = &rel.parsed.tree;
-    if object.class == ObjectClass::Flux {
-        match object.kind_str() {
-            "HelmRelease" => h(
-                &mut s,
-                (
-                    tree.lookup(&["spec", "chart"]).is_some(),
-                    tree.lookup_str(&["spec", "chart", "spec", "chart"]).map(|x| x.0),
-                    tree.lookup_str(&["spec", "chart", "spec", "version"]).map(|x| x.0),
-                ),
-            ),
-            "HelmRepository" | "OCIRepository" | "HelmChart" => h(&mut s, &*rel.parsed.text),
-            _ => {}
+    let chart_key = match object.kind_str() {
+        "HelmRelease" | "HelmRepository" | "OCIRepository" | "HelmChart" if object.class == ObjectClass::Flux => {
+            let mut c = std::collections::hash_map::DefaultHasher::new();
+            if object.kind_str() == "HelmRelease" {
+                h(
+                    &mut c,
+                    (
+                        tree.lookup(&["spec", "chart"]).is_some(),
+                        tree.lookup(&["spec", "chartRef"]).is_some(),
+                        tree.lookup_str(&["spec", "chart", "spec", "chart"]).map(|x| x.0),
+                        tree.lookup_str(&["spec", "chart", "spec", "version"]).map(|x| x.0),
+                    ),
+                );
+            } else {
+                h(&mut c, &*rel.parsed.text);
+            }
+            h(&mut c, (object.kind_str(), object.name_str(), sv(&object.namespace)));
+            // never 0, which stands for "not a chart document"
+            c.finish() | 1
         }
-    }
+        _ => 0,
+    };
+    h(&mut s, chart_key);
     h(
         &mut s,
         (
@@ -709,7 +722,7 @@ pub fn doc_part(doc: &FileDoc, kustomize_first: bool, keep: bool) -> Arc<DocPart
             sets,
         ),
     );
-    let part = Arc::new(DocPart { object, refs, sets_no_cross_ns: sets, kustomize_first, key: s.finish() });
+    let part = Arc::new(DocPart { object, refs, sets_no_cross_ns: sets, kustomize_first, key: s.finish(), chart_key });
     if keep {
         doc.parsed.set_memo(part.clone());
     }
@@ -718,10 +731,12 @@ pub fn doc_part(doc: &FileDoc, kustomize_first: bool, keep: bool) -> Arc<DocPart
 
 /// The objects and references of a file, from its documents' parts, moved
 /// to where each document is now; and a hash of what other files can see.
-pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> (Vec<ObjectInfo>, RefSummary, u64) {
+pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> FileSummary {
     let mut objects = Vec::with_capacity(parts.len());
     let mut out = RefSummary::default();
     let mut key = std::collections::hash_map::DefaultHasher::new();
+    let mut chart_key = std::collections::hash_map::DefaultHasher::new();
+    let mut charts = false;
     let mut sets = false;
     for (i, (doc, part)) in docs.iter().zip(parts).enumerate() {
         let base = doc.base();
@@ -729,17 +744,22 @@ pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> (Vec<ObjectInfo>, R
         out.append_moved(&part.refs, i, base);
         sets |= part.sets_no_cross_ns;
         h(&mut key, part.key);
+        if part.chart_key != 0 {
+            charts = true;
+            h(&mut chart_key, (i, part.chart_key));
+        }
     }
     if out.no_cross_ns.is_empty() && sets {
         // set somewhere else than in a kustomize patch: every controller
         out.no_cross_ns.push("*".into());
     }
-    (objects, out, key.finish())
+    let chart_key = if charts { chart_key.finish() | 1 } else { 0 };
+    FileSummary { objects, refs: out, key: key.finish(), chart_key }
 }
 
 /// Extracts the objects and references of one file; `keep`: memoise each
 /// document's part (open documents).
-pub fn extract(path: &Path, docs: &[FileDoc], keep: bool) -> (Vec<ObjectInfo>, RefSummary, u64) {
+pub fn extract(path: &Path, docs: &[FileDoc], keep: bool) -> FileSummary {
     let kfile = is_kustomize_file(path);
     let parts: Vec<Arc<DocPart>> = docs.iter().enumerate().map(|(i, d)| doc_part(d, i == 0 && kfile, keep)).collect();
     assemble(docs, &parts)
@@ -1242,7 +1262,7 @@ mod tests {
 
     fn summary(path: &str, src: &str) -> RefSummary {
         let f = SyntaxFile::parse(src, None);
-        extract(Path::new(path), &f.docs, true).1
+        extract(Path::new(path), &f.docs, true).refs
     }
 
     #[test]

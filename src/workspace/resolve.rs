@@ -2,7 +2,7 @@
 //! (objects of the files, objects other objects create, the bootstrap
 //! objects), effective namespaces, which files each Flux Kustomization
 //! applies, every reference resolved, the reverse index and dependency
-//! cycles. Built once after a summary changed, next to the ObjectIndex.
+//! cycles. Built once after a summary changed.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -38,6 +38,10 @@ pub struct Target {
 }
 
 impl Target {
+    /// A freed slot: no kind, no name, in no lookup.
+    fn removed() -> Target {
+        Target { kind: String::new(), name: String::new(), ns: None, origin: Origin::Bootstrap, patch: false }
+    }
     pub fn path(&self) -> Option<&Path> {
         match &self.origin {
             Origin::Object { path, .. } | Origin::Produced { path, .. } => Some(path),
@@ -103,7 +107,7 @@ pub enum ApplierDir {
     Missing(Vec<PathBuf>),
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RefModel {
     pub targets: Vec<Target>,
     /// kind → name → targets (nested, so a lookup by `&str` allocates nothing).
@@ -124,9 +128,23 @@ pub struct RefModel {
     refs_to: HashMap<TargetId, Vec<Site>>,
     /// (file, ref index) of a dependsOn in a cycle → the cycle as text.
     cycles: HashMap<PathBuf, HashMap<usize, String>>,
+    /// How many times [`RefModel::patch`] brought it up to date since it
+    /// was built.
+    pub patches: usize,
     /// Controllers running with `--no-cross-namespace-refs` (`*` = all).
     pub no_cross_ns: HashSet<String>,
+    /// (kind, name) of every source whose targets decide where a Flux
+    /// Kustomization's files are (applier sources, artifact generator
+    /// sources): a change to such a target needs a rebuild.
+    applier_sources: HashSet<(String, String)>,
+    /// Slots of targets removed by [`RefModel::patch`], reused first.
+    free: Vec<TargetId>,
     pub git: Vec<GitInfo>,
+    /// A hash of everything a release's chart resolution reads beyond its
+    /// own document: the releases and chart sources of every file, with
+    /// the namespaces inferred for their files. Equal across rebuilds
+    /// when a change elsewhere (a GitRepository typed) left them alone.
+    pub chart_env: u64,
 }
 
 /// Service accounts of the Flux controllers in `flux-system`.
@@ -170,6 +188,38 @@ pub fn is_core_kind(kind: &str) -> bool {
     matches!(kind, "Secret" | "ConfigMap" | "ServiceAccount")
 }
 
+/// What [`RefModel::patch`] replaces: documents `[k, oe)` of the old file
+/// became `[k, ne)`, with their references, markers and targets.
+struct Plan {
+    k: usize,
+    oe: usize,
+    ne: usize,
+    orefs: std::ops::Range<usize>,
+    nrefs: std::ops::Range<usize>,
+    omarks: std::ops::Range<usize>,
+    nmarks: std::ops::Range<usize>,
+    old_ids: Vec<TargetId>,
+    new_objs: Vec<usize>,
+    names: HashSet<String>,
+    kinds: HashSet<String>,
+}
+
+/// The order of targets in a fresh build: by file, objects before what they
+/// produce, then the bootstrap objects in the order they were added.
+fn order(targets: &[Target], t: TargetId) -> (u8, &Path, u8, usize) {
+    match &targets[t].origin {
+        Origin::Object { path, object } => (0, path, 0, *object),
+        Origin::Produced { path, produced, .. } => (0, path, 1, *produced),
+        Origin::Bootstrap => (1, Path::new(""), 0, t),
+    }
+}
+
+fn insert_ordered(targets: &[Target], v: &mut Vec<TargetId>, id: TargetId) {
+    let key = order(targets, id);
+    let at = v.partition_point(|&x| order(targets, x) < key);
+    v.insert(at, id);
+}
+
 fn common_prefix(a: &Path, b: &Path) -> usize {
     a.components().zip(b.components()).take_while(|(x, y)| x == y).count()
 }
@@ -202,13 +252,39 @@ impl RefModel {
         }
         m.resolve_all(&paths, files);
         m.find_cycles(files);
+        m.chart_env = m.chart_env(&paths, files);
         m
     }
 
+    fn chart_env(&self, paths: &[&PathBuf], files: &HashMap<PathBuf, Arc<FileData>>) -> u64 {
+        paths.iter().fold(0u64, |acc, p| acc.wrapping_add(self.chart_env_of(&files[*p])))
+    }
+
+    /// One file's share of `chart_env` (a sum, so that a patch can swap it).
+    fn chart_env_of(&self, f: &FileData) -> u64 {
+        use std::hash::{Hash, Hasher};
+        if f.summary.chart_key == 0 {
+            return 0;
+        }
+        let mut s = std::collections::hash_map::DefaultHasher::new();
+        (&f.path, f.summary.chart_key, self.file_namespace(&f.path)).hash(&mut s);
+        s.finish()
+    }
+
+    /// Adds a target. The lookup lists stay in [`order`], which is push
+    /// order in a build; a patch's targets are put in their place.
     fn push_target(&mut self, t: Target) -> TargetId {
-        let id = self.targets.len();
-        self.by_kind_name.entry(t.kind.clone()).or_default().entry(t.name.clone()).or_default().push(id);
-        self.by_kind.entry(t.kind.clone()).or_default().push(id);
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.targets[id] = t;
+                id
+            }
+            None => {
+                self.targets.push(t);
+                self.targets.len() - 1
+            }
+        };
+        let t = &self.targets[id];
         if let Origin::Object { path, object } = &t.origin {
             let v = self.object_target.entry(path.clone()).or_default();
             if v.len() <= *object {
@@ -216,8 +292,413 @@ impl RefModel {
             }
             v[*object] = Some(id);
         }
-        self.targets.push(t);
+        let by_name = self.by_kind_name.entry(t.kind.clone()).or_default().entry(t.name.clone()).or_default();
+        insert_ordered(&self.targets, by_name, id);
+        insert_ordered(&self.targets, self.by_kind.entry(t.kind.clone()).or_default(), id);
         id
+    }
+
+    /// Removes a target from the lookups and frees its slot.
+    fn remove_target(&mut self, id: TargetId) {
+        let (kind, name) = (self.targets[id].kind.clone(), self.targets[id].name.clone());
+        if let Some(v) = self.by_kind.get_mut(&kind) {
+            // ordered: it sits where its order says
+            let key = order(&self.targets, id);
+            let at = v.partition_point(|&x| order(&self.targets, x) < key);
+            if v.get(at) == Some(&id) {
+                v.remove(at);
+            } else {
+                v.retain(|&x| x != id);
+            }
+            if v.is_empty() {
+                self.by_kind.remove(&kind);
+            }
+        }
+        if let Some(m) = self.by_kind_name.get_mut(&kind) {
+            if let Some(v) = m.get_mut(&name) {
+                v.retain(|&x| x != id);
+                if v.is_empty() {
+                    m.remove(&name);
+                }
+            }
+            if m.is_empty() {
+                self.by_kind_name.remove(&kind);
+            }
+        }
+        self.targets[id] = Target::removed();
+        self.refs_to.remove(&id);
+        self.free.push(id);
+    }
+
+    /// Records `site` as referring to the targets it resolved to (a
+    /// reference found, or blocked by the cross-namespace flag; a marker
+    /// found), keeping each list ordered.
+    fn add_sites(&mut self, res: &Resolution, site: &Site) {
+        let counts = match site {
+            Site::Ref(..) => matches!(res.status, Status::Ok | Status::CrossNamespaceBlocked),
+            Site::Marker(..) => res.status == Status::Ok,
+        };
+        if !counts {
+            return;
+        }
+        for &t in &res.targets {
+            let v = self.refs_to.entry(t).or_default();
+            let at = v.partition_point(|x| x < site);
+            v.insert(at, site.clone());
+        }
+    }
+
+    fn remove_sites(&mut self, res: &Resolution, site: &Site) {
+        for &t in &res.targets {
+            if let Some(v) = self.refs_to.get_mut(&t) {
+                if let Ok(at) = v.binary_search(site) {
+                    v.remove(at);
+                }
+                if v.is_empty() {
+                    self.refs_to.remove(&t);
+                }
+            }
+        }
+    }
+
+    /// The sites of `path` from index `from` on (whose resolutions are
+    /// `later`) move to start at `to`: references or markers after a run
+    /// of documents that changed size. Each list stays ordered, as the
+    /// sites of one file are contiguous in it and all move together.
+    fn shift_sites(&mut self, path: &Path, later: &[Resolution], from: usize, to: usize, markers: bool) {
+        if from == to {
+            return;
+        }
+        let mut targets: Vec<TargetId> = later.iter().flat_map(|r| r.targets.iter().copied()).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        for t in targets {
+            let Some(v) = self.refs_to.get_mut(&t) else { continue };
+            for site in v.iter_mut() {
+                match site {
+                    Site::Ref(p, i) if !markers && p == path && *i >= from => *i = *i + to - from,
+                    Site::Marker(p, i) if markers && p == path && *i >= from => *i = *i + to - from,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Brings the model up to date after one file changed from `old` to
+    /// `new` (already in `files`) without rebuilding it, when the change
+    /// is confined to objects and references: the documents that differ
+    /// (one run of them) lose their targets and references, the new ones
+    /// are added, and only the references elsewhere that looked up one of
+    /// the changed names (or found nothing, for suggestions) are resolved
+    /// again. Returns false, changing nothing, when the change can move
+    /// what the model derives from the layout: kustomizations, Flux
+    /// Kustomizations, produced objects, sources of appliers, bootstrap
+    /// names, `--no-cross-namespace-refs`, or what later documents produce.
+    pub fn patch(&mut self, files: &HashMap<PathBuf, Arc<FileData>>, old: &FileData, new: &FileData) -> bool {
+        match self.plan(old, new) {
+            Some(plan) => {
+                self.apply(files, old, new, plan);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether [`RefModel::patch`] can absorb the change (cheap: no clone
+    /// of a shared model is made for a change it cannot).
+    pub fn can_patch(&self, old: &FileData, new: &FileData) -> bool {
+        self.plan(old, new).is_some()
+    }
+
+    fn plan(&self, old: &FileData, new: &FileData) -> Option<Plan> {
+        let path = &new.path;
+        let (od, nd) = (&old.syntax.docs, &new.syntax.docs);
+        let (os, ns) = (&old.summary, &new.summary);
+        if old.path != new.path
+            || os.objects.len() != od.len()
+            || ns.objects.len() != nd.len()
+            || os.refs.kustomize.is_some()
+            || ns.refs.kustomize.is_some()
+            || os.refs.no_cross_ns != ns.refs.no_cross_ns
+        {
+            return None;
+        }
+        // the run of documents that changed: [k, oe) became [k, ne)
+        let k =
+            od.iter().zip(nd).take_while(|(a, b)| Arc::ptr_eq(&a.parsed, &b.parsed) && a.base() == b.base()).count();
+        let s = od[k..]
+            .iter()
+            .rev()
+            .zip(nd[k..].iter().rev())
+            .take_while(|(a, b)| Arc::ptr_eq(&a.parsed, &b.parsed))
+            .count();
+        let (oe, ne) = (od.len() - s, nd.len() - s);
+        let span = |v: &[usize], lo: usize, hi: usize| v.partition_point(|&o| o < lo)..v.partition_point(|&o| o < hi);
+        let in_run = |v: Vec<usize>, hi: usize| !span(&v, k, hi).is_empty();
+        for (sum, hi) in [(os, oe), (ns, ne)] {
+            let r = &sum.refs;
+            if in_run(r.appliers.iter().map(|a| a.object).collect(), hi)
+                || in_run(r.produced.iter().map(|a| a.object).collect(), hi)
+                || in_run(r.git_sources.iter().map(|a| a.object).collect(), hi)
+                || sum.objects[k..hi].iter().any(|o| o.kind_str() == "ArtifactGenerator")
+            {
+                return None;
+            }
+        }
+        let ref_run = |sum: &super::FileSummary, hi: usize| {
+            let v: Vec<usize> = sum.refs.refs.iter().map(|r| r.object).collect();
+            span(&v, k, hi)
+        };
+        let (orefs, nrefs) = (ref_run(os, oe), ref_run(ns, ne));
+        let marker_run = |docs: &[crate::syntax::FileDoc], sum: &super::FileSummary, hi: usize| {
+            if hi == k {
+                let at = docs.get(k).map(|d| d.base()).unwrap_or(usize::MAX);
+                let i = sum.refs.markers.partition_point(|m| m.range.start < at);
+                return i..i;
+            }
+            let (lo, end) = (docs[k].base(), docs[hi - 1].base() + docs[hi - 1].parsed.text.len());
+            sum.refs.markers.partition_point(|m| m.range.start < lo)
+                ..sum.refs.markers.partition_point(|m| m.range.start < end)
+        };
+        let (omarks, nmarks) = (marker_run(od, os, oe), marker_run(nd, ns, ne));
+        // later documents move when the run changed size; what they produce
+        // is not followed
+        if s > 0 && oe != ne && ns.refs.produced.iter().any(|p| p.object >= ne) {
+            return None;
+        }
+        // the targets that go and come
+        let old_ids: Vec<TargetId> = self
+            .object_target
+            .get(path)
+            .map(|v| v.iter().skip(k).take(oe - k).flatten().copied().collect())
+            .unwrap_or_default();
+        let new_objs: Vec<usize> = (k..ne)
+            .filter(|&i| {
+                let o = &ns.objects[i];
+                !matches!(o.class, ObjectClass::NotKube | ObjectClass::Kustomize) && o.name.is_some()
+            })
+            .collect();
+        let mut names: HashSet<String> = HashSet::new();
+        let mut kinds: HashSet<String> = HashSet::new();
+        for (kind, name) in old_ids
+            .iter()
+            .map(|&t| (self.targets[t].kind.as_str(), self.targets[t].name.as_str()))
+            .chain(new_objs.iter().map(|&i| (ns.objects[i].kind_str(), ns.objects[i].name_str())))
+        {
+            if name == "flux-system" || self.applier_sources.contains(&(kind.to_string(), name.to_string())) {
+                return None;
+            }
+            names.insert(name.to_string());
+            kinds.insert(kind.to_string());
+        }
+        Some(Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds })
+    }
+
+    fn apply(&mut self, files: &HashMap<PathBuf, Arc<FileData>>, old: &FileData, new: &FileData, plan: Plan) {
+        let Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds } = plan;
+        let path = &new.path;
+        let (os, ns) = (&old.summary, &new.summary);
+        let mut deps = false;
+        for t in old_ids {
+            self.remove_target(t);
+        }
+        if let Some(v) = self.object_target.get_mut(path) {
+            if v.len() > oe && oe != ne {
+                // the later documents' targets move to their new indices
+                for &t in v[oe..].iter().flatten() {
+                    if let Origin::Object { object, .. } = &mut self.targets[t].origin {
+                        *object = *object + ne - oe;
+                    }
+                }
+            }
+            let later: Vec<Option<TargetId>> = v.get(oe..).map(<[_]>::to_vec).unwrap_or_default();
+            v.truncate(k);
+            if !later.is_empty() {
+                v.resize(ne, None);
+                v.extend(later);
+            }
+        }
+        let patch = self.layout.patch_files.contains(path);
+        for i in new_objs {
+            let o = &ns.objects[i];
+            let target = Target {
+                kind: o.kind_str().to_string(),
+                name: o.name_str().to_string(),
+                ns: self.object_ns(new, i),
+                origin: Origin::Object { path: path.clone(), object: i },
+                patch,
+            };
+            self.push_target(target);
+        }
+        // the run's references and markers, resolved again
+        let mut res = self.resolutions.remove(path).unwrap_or_default();
+        for i in orefs.clone() {
+            deps |= os.refs.refs[i].spec().depends_on;
+            if let Some(r) = res.get(i) {
+                self.remove_sites(&r.clone(), &Site::Ref(path.clone(), i));
+            }
+        }
+        self.shift_sites(path, &res[orefs.end.min(res.len())..], orefs.end, nrefs.end, false);
+        if let Some(c) = self.cycles.get_mut(path) {
+            *c = std::mem::take(c)
+                .into_iter()
+                .filter(|(i, _)| !orefs.contains(i))
+                .map(|(i, v)| (if i >= orefs.end { i + nrefs.end - orefs.end } else { i }, v))
+                .collect();
+        }
+        let fresh: Vec<Resolution> = nrefs.clone().map(|i| self.resolve(new, &ns.refs.refs[i])).collect();
+        let tail = res.len().min(orefs.end);
+        res.splice(orefs.start.min(res.len())..tail, fresh);
+        for i in nrefs.clone() {
+            deps |= ns.refs.refs[i].spec().depends_on;
+            let r = res[i].clone();
+            self.add_sites(&r, &Site::Ref(path.clone(), i));
+        }
+        if !res.is_empty() {
+            self.resolutions.insert(path.clone(), res);
+        }
+        let mut mres = self.marker_res.remove(path).unwrap_or_default();
+        for i in omarks.clone() {
+            if let Some(r) = mres.get(i) {
+                self.remove_sites(&r.clone(), &Site::Marker(path.clone(), i));
+            }
+        }
+        self.shift_sites(path, &mres[omarks.end.min(mres.len())..], omarks.end, nmarks.end, true);
+        let fresh: Vec<Resolution> = nmarks.clone().map(|i| self.resolve_marker(new, i)).collect();
+        let tail = mres.len().min(omarks.end);
+        mres.splice(omarks.start.min(mres.len())..tail, fresh);
+        for i in nmarks.clone() {
+            let r = mres[i].clone();
+            self.add_sites(&r, &Site::Marker(path.clone(), i));
+        }
+        if !mres.is_empty() {
+            self.marker_res.insert(path.clone(), mres);
+        }
+        // references elsewhere that looked a changed name up, or found
+        // nothing (their suggestion may change)
+        if !names.is_empty() {
+            let mut redo: Vec<(PathBuf, usize, bool)> = Vec::new();
+            for (p, f) in files {
+                let own = p == path;
+                for (i, r) in f.summary.refs.refs.iter().enumerate() {
+                    if own && nrefs.contains(&i) {
+                        continue;
+                    }
+                    let unresolved =
+                        self.resolution(p, i).is_some_and(|x| matches!(x.status, Status::Unresolved { .. }))
+                            && match r.target_kind() {
+                                Some(kd) => kinds.contains(kd),
+                                None => r.spec().kinds.iter().any(|kd| kinds.contains(*kd)),
+                            };
+                    if unresolved || names.contains(r.name.value.as_str()) {
+                        redo.push((p.clone(), i, false));
+                    }
+                }
+                for (i, m) in f.summary.refs.markers.iter().enumerate() {
+                    if own && nmarks.contains(&i) {
+                        continue;
+                    }
+                    let unresolved = kinds.contains("ImagePolicy")
+                        && self.marker_resolution(p, i).is_some_and(|x| matches!(x.status, Status::Unresolved { .. }));
+                    if unresolved || names.contains(m.name.as_str()) {
+                        redo.push((p.clone(), i, true));
+                    }
+                }
+            }
+            for (p, i, marker) in redo {
+                let f = &files[&p];
+                if marker {
+                    let site = Site::Marker(p.clone(), i);
+                    let Some(prev) = self.marker_resolution(&p, i).cloned() else { continue };
+                    self.remove_sites(&prev, &site);
+                    let r = self.resolve_marker(f, i);
+                    self.add_sites(&r, &site);
+                    if let Some(slot) = self.marker_res.get_mut(&p).and_then(|v| v.get_mut(i)) {
+                        *slot = r;
+                    }
+                } else {
+                    let site = Site::Ref(p.clone(), i);
+                    let Some(prev) = self.resolution(&p, i).cloned() else { continue };
+                    deps |= f.summary.refs.refs[i].spec().depends_on;
+                    self.remove_sites(&prev, &site);
+                    let r = self.resolve(f, &f.summary.refs.refs[i]);
+                    self.add_sites(&r, &site);
+                    if let Some(slot) = self.resolutions.get_mut(&p).and_then(|v| v.get_mut(i)) {
+                        *slot = r;
+                    }
+                }
+            }
+        }
+        if deps {
+            self.find_cycles(files);
+        }
+        self.chart_env = self.chart_env.wrapping_sub(self.chart_env_of(old)).wrapping_add(self.chart_env_of(new));
+        self.patches += 1;
+    }
+
+    /// The model as text, with target ids replaced by what the targets are:
+    /// equal for two models that answer every question the same way
+    /// (a patched one and a fresh build).
+    pub fn canonical(&self) -> String {
+        use std::fmt::Write;
+        let d = |t: TargetId| {
+            let t = &self.targets[t];
+            format!("{}:{}:{:?}:{:?}:{}", t.kind, t.name, t.ns, t.origin, t.patch)
+        };
+        let ds = |v: &[TargetId]| v.iter().map(|&t| d(t)).collect::<Vec<_>>().join(", ");
+        let res = |r: &Resolution| {
+            let status = match &r.status {
+                Status::OtherNamespace(v) => format!("OtherNamespace[{}]", ds(v)),
+                other => format!("{other:?}"),
+            };
+            format!("{:?} {:?} [{}] {status}", r.kind, r.ns, ds(&r.targets))
+        };
+        let mut out = String::new();
+        let mut live: Vec<TargetId> = (0..self.targets.len()).filter(|t| !self.free.contains(t)).collect();
+        live.sort_by(|&a, &b| order(&self.targets, a).cmp(&order(&self.targets, b)));
+        for &t in &live {
+            let tg = &self.targets[t];
+            let sites: Vec<String> = self.sites_of(t).iter().map(|s| format!("{s:?}")).collect();
+            let _ = writeln!(out, "target {} lookup [{}] sites {sites:?}", d(t), ds(self.lookup(&tg.kind, &tg.name)));
+        }
+        let mut kinds: Vec<&String> = self.by_kind.keys().collect();
+        kinds.sort();
+        for k in kinds {
+            let _ = writeln!(out, "kind {k} [{}]", ds(self.of_kind(k)));
+        }
+        let sorted = |m: &HashMap<PathBuf, Vec<Resolution>>| {
+            let mut v: Vec<(&PathBuf, &Vec<Resolution>)> = m.iter().collect();
+            v.sort_by_key(|x| x.0);
+            v.into_iter().map(|(p, rs)| (p.clone(), rs.iter().map(res).collect::<Vec<_>>())).collect::<Vec<_>>()
+        };
+        let _ = writeln!(out, "resolutions {:#?}", sorted(&self.resolutions));
+        let _ = writeln!(out, "markers {:#?}", sorted(&self.marker_res));
+        let mut objs: Vec<(&PathBuf, Vec<Option<String>>)> = self
+            .object_target
+            .iter()
+            .map(|(p, v)| (p, v.iter().map(|t| t.map(d)).collect()))
+            .filter(|(_, v): &(_, Vec<Option<String>>)| v.iter().any(Option::is_some))
+            .collect();
+        objs.sort();
+        // trailing objects without a target leave no entry in a build
+        for (_, v) in &mut objs {
+            while v.last().is_some_and(Option::is_none) {
+                v.pop();
+            }
+        }
+        let _ = writeln!(out, "objects {objs:#?}");
+        let mut cycles: Vec<(&PathBuf, Vec<(&usize, &String)>)> = self
+            .cycles
+            .iter()
+            .map(|(p, m)| {
+                let mut v: Vec<_> = m.iter().collect();
+                v.sort();
+                (p, v)
+            })
+            .collect();
+        cycles.sort();
+        let _ = writeln!(out, "cycles {cycles:#?}\nchart_env {}", self.chart_env);
+        out
     }
 
     /// The namespace of an object: `metadata.namespace`, else inferred.
@@ -301,6 +782,15 @@ impl RefModel {
         self.by_kind.get(kind).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The objects of the files (not produced, not bootstrap) of a kind and
+    /// name, as (file, object index), in path then document order.
+    pub fn objects_named<'s>(&'s self, kind: &str, name: &str) -> impl Iterator<Item = (&'s Path, usize)> + 's {
+        self.lookup(kind, name).iter().filter_map(|&t| match &self.targets[t].origin {
+            Origin::Object { path, object } => Some((path.as_path(), *object)),
+            _ => None,
+        })
+    }
+
     /// The target an object of a file is.
     pub fn target_of(&self, path: &Path, object: usize) -> Option<TargetId> {
         self.object_target.get(path)?.get(object).copied().flatten()
@@ -351,7 +841,18 @@ impl RefModel {
         let mut tns_files: Vec<(PathBuf, String, String)> = Vec::new();
         for p in paths {
             let f = &files[*p];
+            for r in f.summary.refs.refs.iter().filter(|r| r.alias.is_some()) {
+                // an artifact generator's sources
+                if let Some(kind) = r.target_kind() {
+                    self.applier_sources.insert((kind.to_string(), r.name.value.clone()));
+                }
+            }
             for (ai, a) in f.summary.refs.appliers.iter().enumerate() {
+                if let Some(r) = a.source_ref.map(|ri| &f.summary.refs.refs[ri])
+                    && let Some(kind) = r.target_kind()
+                {
+                    self.applier_sources.insert((kind.to_string(), r.name.value.clone()));
+                }
                 let own = match a.source_ref {
                     // a Kustomization without a sourceRef (a patch): unknown
                     None => a.from_instance,
@@ -521,37 +1022,34 @@ impl RefModel {
             let mut resolutions = Vec::with_capacity(f.summary.refs.refs.len());
             for (i, r) in f.summary.refs.refs.iter().enumerate() {
                 let res = self.resolve(f, r);
-                for &t in &res.targets {
-                    if res.status == Status::Ok || res.status == Status::CrossNamespaceBlocked {
-                        self.refs_to.entry(t).or_default().push(Site::Ref((*p).clone(), i));
-                    }
-                }
+                self.add_sites(&res, &Site::Ref((*p).clone(), i));
                 resolutions.push(res);
             }
             if !resolutions.is_empty() {
                 self.resolutions.insert((*p).clone(), resolutions);
             }
             let mut markers = Vec::new();
-            for (i, mk) in f.summary.refs.markers.iter().enumerate() {
-                let res = self.resolve_name(
-                    f.path.as_path(),
-                    Some("ImagePolicy"),
-                    &["ImagePolicy"],
-                    &mk.name,
-                    mk.namespace.clone(),
-                    false,
-                );
-                for &t in &res.targets {
-                    if res.status == Status::Ok {
-                        self.refs_to.entry(t).or_default().push(Site::Marker((*p).clone(), i));
-                    }
-                }
+            for i in 0..f.summary.refs.markers.len() {
+                let res = self.resolve_marker(f, i);
+                self.add_sites(&res, &Site::Marker((*p).clone(), i));
                 markers.push(res);
             }
             if !markers.is_empty() {
                 self.marker_res.insert((*p).clone(), markers);
             }
         }
+    }
+
+    fn resolve_marker(&self, f: &FileData, i: usize) -> Resolution {
+        let mk = &f.summary.refs.markers[i];
+        self.resolve_name(
+            f.path.as_path(),
+            Some("ImagePolicy"),
+            &["ImagePolicy"],
+            &mk.name,
+            mk.namespace.clone(),
+            false,
+        )
     }
 
     fn resolve(&self, f: &FileData, r: &RefInfo) -> Resolution {
@@ -623,7 +1121,7 @@ impl RefModel {
             // bootstrap targets have no path; keep them only when nothing else matched
             v.retain(|&t| score(t) == best || self.targets[t].path().is_none() && best == 0);
         }
-        v.sort_by_key(|&t| (std::cmp::Reverse(score(t)), t));
+        v.sort_by(|&a, &b| score(b).cmp(&score(a)).then_with(|| order(&self.targets, a).cmp(&order(&self.targets, b))));
     }
 
     fn resolve_name(
