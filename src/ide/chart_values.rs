@@ -19,7 +19,7 @@ use crate::schema::values;
 use crate::syntax::{NodeId, NodeKind, PathSeg, Tree};
 use crate::text::TextRange;
 use crate::workspace::charts::{
-    ChartValues, Resolved, chart_node, is_values_schema, local_chart, ready, resolve, resolve_doc,
+    ChartValues, DocResolver, Resolved, chart_node, is_values_schema, local_chart, ready, resolve,
 };
 use crate::workspace::{Analysis, FileData};
 
@@ -44,11 +44,13 @@ fn values_rel(path: &[PathSeg]) -> Option<&[PathSeg]> {
 /// and a release's chart comes from a per-document memo: a keystroke in a
 /// file of thousands of releases touches only the one edited.
 pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
+    let mut resolver = None;
     for (di, doc) in file.syntax.docs.iter().enumerate() {
         if !is_kind(file, di, &["HelmRelease"]) {
             continue;
         }
-        let Some(resolved) = resolve_doc(a, file, doc) else { continue };
+        let resolver = resolver.get_or_insert_with(|| DocResolver::new(a));
+        let Some(resolved) = resolver.resolve(a, file, doc) else { continue };
         let tree = &doc.parsed.tree;
         let Some(root) = tree.root else { continue };
         let why = match &resolved {

@@ -74,9 +74,10 @@ pub fn file_diagnostics(a: &Analysis, file: &FileData) -> Vec<Diagnostic> {
 
 /// Template markers and a YAML error: the file is a template, not a manifest.
 fn looks_like_template(file: &FileData) -> bool {
-    file.text.contains("{{")
+    // the errors first: a valid file's text is not scanned
+    file.syntax.docs.iter().any(|d| d.parsed.errors.iter().any(|e| !e.limit))
+        && file.text.contains("{{")
         && file.text.contains("}}")
-        && file.syntax.docs.iter().any(|d| d.parsed.errors.iter().any(|e| !e.limit))
 }
 
 fn syntax_diagnostics(doc: &FileDoc, out: &mut Vec<Diagnostic>) {

@@ -78,7 +78,7 @@ fn definitions(a: &Analysis, model: &RefModel, ks: &FileData, ai: usize) -> Vec<
                             tree.lookup(&["data", &k.value]).and_then(|v| tree.scalar(v)).map(str::to_string)
                         };
                         out.push((
-                            k.value.clone(),
+                            k.value.to_string(),
                             VarDef::Data { path: path.clone(), range: k.range, what: what.clone(), value },
                         ));
                     }
@@ -90,7 +90,10 @@ fn definitions(a: &Analysis, model: &RefModel, ks: &FileData, ai: usize) -> Vec<
     // inline values win over substituteFrom; later substituteFrom entries win
     out.reverse();
     for (k, v) in ap.substitute.iter().rev() {
-        out.insert(0, (k.value.clone(), VarDef::Inline { path: ks.path.clone(), range: k.range, value: v.clone() }));
+        out.insert(
+            0,
+            (k.value.to_string(), VarDef::Inline { path: ks.path.clone(), range: k.range, value: v.clone() }),
+        );
     }
     out
 }

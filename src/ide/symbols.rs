@@ -56,8 +56,8 @@ pub fn document_symbols(file: &FileData) -> Vec<Symbol> {
             detail: obj
                 .namespace
                 .as_ref()
-                .map(|n| n.value.clone())
-                .or_else(|| obj.api_version.as_ref().map(|a| a.value.clone())),
+                .map(|n| n.value.to_string())
+                .or_else(|| obj.api_version.as_ref().map(|a| a.value.to_string())),
             kind: SymbolKind::Object,
             range: range.cover(selection),
             selection,

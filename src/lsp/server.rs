@@ -814,7 +814,7 @@ impl LanguageServer for Server {
                             name: label,
                             kind: lsp::SymbolKind::OBJECT,
                             tags: None,
-                            container_name: o.namespace.as_ref().map(|n| n.value.clone()),
+                            container_name: o.namespace.as_ref().map(|n| n.value.to_string()),
                             location: lsp::OneOf::Left(lsp::Location {
                                 uri,
                                 range: convert::range(&f.text, &f.index, o.anchor_range(), enc),

@@ -133,34 +133,50 @@ struct ResolveMemo {
 
 const RESOLVE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// [`resolve`] for a document of `file`, memoised on its parse: a keystroke
-/// elsewhere in a file of many releases resolves none of the others again.
-pub fn resolve_doc(a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) -> Option<Resolved> {
-    let model = a.ref_model();
-    let remote = &a.ws.remote_charts;
-    let generation = remote.generation();
-    if let Some(m) = doc.parsed.memo::<ResolveMemo>()
-        && m.chart_env == model.chart_env
-        && m.file == file.path
-        && std::ptr::eq(m.charts.as_ptr(), Arc::as_ptr(&a.ws.charts))
-        && std::ptr::eq(m.remote.as_ptr(), Arc::as_ptr(remote))
-        && m.generation == generation
-        && m.at.elapsed() < RESOLVE_TTL
-    {
-        return m.result.clone();
+/// [`resolve`] for documents, memoised on their parse: a keystroke elsewhere
+/// in a file of many releases resolves none of the others again. What the
+/// memo is checked against is read once (the model's chart environment,
+/// the remote charts' generation, the time).
+pub struct DocResolver {
+    chart_env: u64,
+    generation: u64,
+    now: std::time::Instant,
+}
+
+impl DocResolver {
+    pub fn new(a: &Analysis) -> DocResolver {
+        DocResolver {
+            chart_env: a.ref_model().chart_env,
+            generation: a.ws.remote_charts.generation(),
+            now: std::time::Instant::now(),
+        }
     }
-    let tree = &doc.parsed.tree;
-    let result = resolve(a, file, tree, tree.root?);
-    doc.parsed.set_memo(Arc::new(ResolveMemo {
-        chart_env: model.chart_env,
-        file: file.path.clone(),
-        charts: Arc::downgrade(&a.ws.charts),
-        remote: Arc::downgrade(remote),
-        generation,
-        at: std::time::Instant::now(),
-        result: result.clone(),
-    }));
-    result
+
+    pub fn resolve(&self, a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) -> Option<Resolved> {
+        let remote = &a.ws.remote_charts;
+        if let Some(m) = doc.parsed.memo::<ResolveMemo>()
+            && m.chart_env == self.chart_env
+            && m.file == file.path
+            && std::ptr::eq(m.charts.as_ptr(), Arc::as_ptr(&a.ws.charts))
+            && std::ptr::eq(m.remote.as_ptr(), Arc::as_ptr(remote))
+            && m.generation == self.generation
+            && self.now.saturating_duration_since(m.at) < RESOLVE_TTL
+        {
+            return m.result.clone();
+        }
+        let tree = &doc.parsed.tree;
+        let result = resolve(a, file, tree, tree.root?);
+        doc.parsed.set_memo(Arc::new(ResolveMemo {
+            chart_env: self.chart_env,
+            file: file.path.clone(),
+            charts: Arc::downgrade(&a.ws.charts),
+            remote: Arc::downgrade(remote),
+            generation: self.generation,
+            at: self.now,
+            result: result.clone(),
+        }));
+        result
+    }
 }
 
 /// The node naming the chart: `spec.chart.spec.chart`, or the name of

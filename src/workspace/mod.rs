@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 pub use discover::{DiscoverReport, discover, discover_accepts, read_file};
-pub use model::{ObjectClass, ObjectInfo, Spanned, classify, is_flux_group, object_of, split_api_version};
+pub use model::{Name, ObjectClass, ObjectInfo, Spanned, classify, is_flux_group, object_of, split_api_version};
 pub use resolve::RefModel;
 
 use crate::ide::Severity;

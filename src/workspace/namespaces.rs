@@ -139,7 +139,7 @@ impl Layout {
                 .get(&k)
                 .and_then(|f| f.summary.refs.kustomize.as_ref())
                 .and_then(|ki| ki.namespace.as_ref())
-                .map(|n| (n.value.clone(), k.clone()));
+                .map(|n| (n.value.to_string(), k.clone()));
             let eff = inherited.or(own);
             for child in self.includes.get(&k).into_iter().flatten() {
                 if self.includes.contains_key(child) {

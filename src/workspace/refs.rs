@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{FileSummary, ObjectClass, ObjectInfo, Spanned};
+use super::{FileSummary, Name, ObjectClass, ObjectInfo, Spanned};
 use crate::syntax::{FileDoc, NodeId, NodeKind, Tree};
 use crate::text::TextRange;
 
@@ -388,10 +388,10 @@ pub struct RefInfo {
     pub object: usize,
     /// Index in [`FIELDS`].
     pub field: usize,
-    pub kind: Option<Spanned<String>>,
+    pub kind: Option<Spanned<Name>>,
     /// The name (an empty span at the block when no name is written).
-    pub name: Spanned<String>,
-    pub namespace: Option<Spanned<String>>,
+    pub name: Spanned<Name>,
+    pub namespace: Option<Spanned<Name>>,
     /// The whole reference (the mapping, or the scalar).
     pub block: TextRange,
     /// `optional: true` (valuesFrom, substituteFrom).
@@ -445,7 +445,7 @@ pub struct PathRef {
 /// A kustomize `kustomization.yaml`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct KustomizeInfo {
-    pub namespace: Option<Spanned<String>>,
+    pub namespace: Option<Spanned<Name>>,
     pub paths: Vec<PathRef>,
 }
 
@@ -454,13 +454,13 @@ pub struct KustomizeInfo {
 pub struct Applier {
     pub object: usize,
     /// `spec.path`; None = the source's root.
-    pub path: Option<Spanned<String>>,
+    pub path: Option<Spanned<Name>>,
     pub target_namespace: Option<String>,
     /// `spec.postBuild` is set: variables are substituted.
     pub post_build: bool,
     /// `postBuild.substitute`: (key, value).
-    pub substitute: Vec<(Spanned<String>, String)>,
-    pub components: Vec<Spanned<String>>,
+    pub substitute: Vec<(Spanned<Name>, String)>,
+    pub components: Vec<Spanned<Name>>,
     /// Index in `refs` of the `spec.sourceRef`; None for a FluxInstance sync
     /// (always the bootstrap repository).
     pub source_ref: Option<usize>,
@@ -475,7 +475,7 @@ pub struct Applier {
 pub struct Produced {
     pub object: usize,
     pub kind: String,
-    pub name: Spanned<String>,
+    pub name: Spanned<Name>,
     /// Explicit namespace; None = the producer's namespace.
     pub namespace: Option<String>,
     /// The data keys are unknown (generated from files).
@@ -527,7 +527,7 @@ pub struct RefSummary {
     pub appliers: Vec<Applier>,
     pub produced: Vec<Produced>,
     /// (object, data keys) of ConfigMaps and Secrets.
-    pub data_keys: Vec<(usize, Vec<Spanned<String>>)>,
+    pub data_keys: Vec<(usize, Vec<Spanned<Name>>)>,
     /// Objects encrypted with SOPS (a top-level `sops` key).
     pub sops: Vec<usize>,
     pub git_sources: Vec<GitSource>,
@@ -543,7 +543,7 @@ fn h<T: Hash>(s: &mut std::collections::hash_map::DefaultHasher, v: T) {
     v.hash(s)
 }
 
-fn sv(s: &Option<Spanned<String>>) -> Option<&str> {
+fn sv(s: &Option<Spanned<Name>>) -> Option<&str> {
     s.as_ref().map(|s| s.value.as_str())
 }
 
@@ -623,10 +623,10 @@ pub fn nodes_at(tree: &Tree, path: &[&str]) -> Vec<NodeId> {
     out
 }
 
-fn str_at(tree: &Tree, doc: &FileDoc, map: NodeId, key: &str) -> Option<Spanned<String>> {
+fn str_at(tree: &Tree, doc: &FileDoc, map: NodeId, key: &str) -> Option<Spanned<Name>> {
     let v = resolved(tree, tree.get(map, key)?);
     let s = tree.scalar(v)?;
-    Some(Spanned { value: s.to_string(), range: doc.abs(tree.node(v).range) })
+    Some(Spanned { value: Name::from(s), range: doc.abs(tree.node(v).range) })
 }
 
 fn is_kustomize_file(path: &Path) -> bool {
@@ -778,7 +778,7 @@ fn extract_object(oi: usize, obj: &ObjectInfo, doc: &FileDoc, kustomize_first: b
             if let Some(m) = tree.lookup(&[field]) {
                 for e in tree.entries(resolved(tree, m)) {
                     if let Some(k) = tree.scalar(e.key) {
-                        keys.push(Spanned { value: k.to_string(), range: doc.abs(tree.node(e.key).range) });
+                        keys.push(Spanned { value: Name::from(k), range: doc.abs(tree.node(e.key).range) });
                     }
                 }
             }
@@ -801,7 +801,7 @@ fn extract_object(oi: usize, obj: &ObjectInfo, doc: &FileDoc, kustomize_first: b
     }
 }
 
-fn mv_opt(s: &Option<Spanned<String>>, base: usize) -> Option<Spanned<String>> {
+fn mv_opt(s: &Option<Spanned<Name>>, base: usize) -> Option<Spanned<Name>> {
     s.as_ref().map(|s| s.moved(base))
 }
 
@@ -914,7 +914,7 @@ fn extract_refs(oi: usize, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut Ref
                         object: oi,
                         field: fi,
                         kind: None,
-                        name: Spanned { value: s.to_string(), range: r },
+                        name: Spanned { value: Name::from(s), range: r },
                         namespace: None,
                         block: r,
                         optional: false,
@@ -932,7 +932,7 @@ fn extract_refs(oi: usize, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut Ref
                     let name = match name {
                         Some(n) => n,
                         None if selector => continue,
-                        None => Spanned { value: String::new(), range: TextRange::empty(block.start) },
+                        None => Spanned { value: Name::default(), range: TextRange::empty(block.start) },
                     };
                     let optional = tree.get(node, "optional").and_then(|v| tree.scalar(v)) == Some("true");
                     out.refs.push(RefInfo {
@@ -944,7 +944,7 @@ fn extract_refs(oi: usize, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut Ref
                         block,
                         optional,
                         selector,
-                        alias: str_at(tree, doc, node, "alias").map(|s| s.value),
+                        alias: str_at(tree, doc, node, "alias").map(|s| s.value.to_string()),
                     });
                 }
             }
@@ -955,7 +955,7 @@ fn extract_refs(oi: usize, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut Ref
 fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut RefSummary) {
     let spanned = |path: &[&str]| {
         let (v, r) = tree.lookup_str(path)?;
-        Some(Spanned { value: v.to_string(), range: doc.abs(r) })
+        Some(Spanned { value: Name::from(v), range: doc.abs(r) })
     };
     match kind {
         "Kustomization" => {
@@ -966,7 +966,7 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
                     let Some(k) = tree.scalar(e.key) else { continue };
                     let v = e.value.and_then(|v| tree.scalar(resolved(tree, v))).unwrap_or("");
                     substitute.push((
-                        Spanned { value: k.to_string(), range: doc.abs(tree.node(e.key).range) },
+                        Spanned { value: Name::from(k), range: doc.abs(tree.node(e.key).range) },
                         v.to_string(),
                     ));
                 }
@@ -974,13 +974,13 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
             let components = nodes_at(tree, &["spec", "components", "[]"])
                 .into_iter()
                 .filter_map(|n| {
-                    Some(Spanned { value: tree.scalar(n)?.to_string(), range: doc.abs(tree.node(n).range) })
+                    Some(Spanned { value: Name::from(tree.scalar(n)?), range: doc.abs(tree.node(n).range) })
                 })
                 .collect();
             out.appliers.push(Applier {
                 object: oi,
                 path: spanned(&["spec", "path"]),
-                target_namespace: spanned(&["spec", "targetNamespace"]).map(|s| s.value),
+                target_namespace: spanned(&["spec", "targetNamespace"]).map(|s| s.value.to_string()),
                 post_build: tree.lookup(&["spec", "postBuild"]).is_some(),
                 substitute,
                 components,
@@ -992,8 +992,8 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
             if let Some(url) = spanned(&["spec", "url"]) {
                 out.git_sources.push(GitSource {
                     object: oi,
-                    url: url.value,
-                    branch: spanned(&["spec", "ref", "branch"]).map(|s| s.value),
+                    url: url.value.to_string(),
+                    branch: spanned(&["spec", "ref", "branch"]).map(|s| s.value.to_string()),
                 });
             }
         }
@@ -1003,7 +1003,7 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
                     for c in nodes_at_from(tree, n, &["copy", "[]"]) {
                         let get = |k: &str| tree.get(c, k).and_then(|v| tree.scalar(v)).map(str::to_string);
                         if let (Some(from), Some(to)) = (get("from"), get("to")) {
-                            out.artifact_copies.push(ArtifactCopy { artifact: name.value.clone(), from, to });
+                            out.artifact_copies.push(ArtifactCopy { artifact: name.value.to_string(), from, to });
                         }
                     }
                     out.produced.push(Produced {
@@ -1021,11 +1021,12 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
                 out.no_cross_ns.push("*".into());
             }
             if let Some(sync) = tree.lookup(&["spec", "sync"]) {
-                let ns = obj.namespace.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| "flux-system".into());
+                let ns: Name = obj.namespace.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| "flux-system".into());
                 let name = str_at(tree, doc, sync, "name")
                     .unwrap_or(Spanned { value: ns.clone(), range: doc.abs(tree.node(sync).range) });
-                let src_kind =
-                    str_at(tree, doc, sync, "kind").map(|s| s.value).unwrap_or_else(|| "GitRepository".into());
+                let src_kind = str_at(tree, doc, sync, "kind")
+                    .map(|s| s.value.to_string())
+                    .unwrap_or_else(|| "GitRepository".into());
                 out.produced.push(Produced {
                     object: oi,
                     kind: src_kind,
@@ -1058,14 +1059,14 @@ fn extract_flux_extra(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc:
 
 fn extract_produced_other(oi: usize, obj: &ObjectInfo, kind: &str, tree: &Tree, doc: &FileDoc, out: &mut RefSummary) {
     let group = obj.group();
-    let secret = |name: Option<Spanned<String>>, out: &mut RefSummary| {
+    let secret = |name: Option<Spanned<Name>>, out: &mut RefSummary| {
         if let Some(name) = name.or_else(|| obj.name.clone()) {
             out.produced.push(Produced { object: oi, kind: "Secret".into(), name, namespace: None, opaque: true });
         }
     };
     let spanned = |path: &[&str]| {
         let (v, r) = tree.lookup_str(path)?;
-        Some(Spanned { value: v.to_string(), range: doc.abs(r) })
+        Some(Spanned { value: Name::from(v), range: doc.abs(r) })
     };
     match (group, kind) {
         ("external-secrets.io", "ExternalSecret") => secret(spanned(&["spec", "target", "name"]), out),
@@ -1156,7 +1157,7 @@ fn extract_kustomize(oi: usize, tree: &Tree, doc: &FileDoc, out: &mut RefSummary
                 add(resolved(tree, e), PathRole::Generator, gen_key, &mut k);
             }
             if let Some(name) = str_at(tree, doc, item, "name") {
-                let namespace = str_at(tree, doc, item, "namespace").map(|s| s.value);
+                let namespace = str_at(tree, doc, item, "namespace").map(|s| s.value.to_string());
                 out.produced.push(Produced { object: oi, kind: gkind.into(), name, namespace, opaque: true });
             }
         }

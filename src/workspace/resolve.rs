@@ -204,6 +204,11 @@ struct Plan {
     kinds: HashSet<String>,
 }
 
+/// The items of `v` (in document order) whose document is in `[lo, hi)`.
+fn run_of<T>(v: &[T], doc: impl Fn(&T) -> usize, lo: usize, hi: usize) -> std::ops::Range<usize> {
+    v.partition_point(|x| doc(x) < lo)..v.partition_point(|x| doc(x) < hi)
+}
+
 /// The order of targets in a fresh build: by file, objects before what they
 /// produce, then the bootstrap objects in the order they were added.
 fn order(targets: &[Target], t: TargetId) -> (u8, &Path, u8, usize) {
@@ -433,22 +438,19 @@ impl RefModel {
             .take_while(|(a, b)| Arc::ptr_eq(&a.parsed, &b.parsed))
             .count();
         let (oe, ne) = (od.len() - s, nd.len() - s);
-        let span = |v: &[usize], lo: usize, hi: usize| v.partition_point(|&o| o < lo)..v.partition_point(|&o| o < hi);
-        let in_run = |v: Vec<usize>, hi: usize| !span(&v, k, hi).is_empty();
+        // (a file's items are in document order)
         for (sum, hi) in [(os, oe), (ns, ne)] {
             let r = &sum.refs;
-            if in_run(r.appliers.iter().map(|a| a.object).collect(), hi)
-                || in_run(r.produced.iter().map(|a| a.object).collect(), hi)
-                || in_run(r.git_sources.iter().map(|a| a.object).collect(), hi)
+            // a GitRepository in the run is fine: its URL only matters as an
+            // applier's source, and those names are checked below
+            if !run_of(&r.appliers, |a| a.object, k, hi).is_empty()
+                || !run_of(&r.produced, |a| a.object, k, hi).is_empty()
                 || sum.objects[k..hi].iter().any(|o| o.kind_str() == "ArtifactGenerator")
             {
                 return None;
             }
         }
-        let ref_run = |sum: &super::FileSummary, hi: usize| {
-            let v: Vec<usize> = sum.refs.refs.iter().map(|r| r.object).collect();
-            span(&v, k, hi)
-        };
+        let ref_run = |sum: &super::FileSummary, hi: usize| run_of(&sum.refs.refs, |r| r.object, k, hi);
         let (orefs, nrefs) = (ref_run(os, oe), ref_run(ns, ne));
         let marker_run = |docs: &[crate::syntax::FileDoc], sum: &super::FileSummary, hi: usize| {
             if hi == k {
@@ -704,7 +706,7 @@ impl RefModel {
     /// The namespace of an object: `metadata.namespace`, else inferred.
     pub fn object_ns(&self, file: &FileData, object: usize) -> Option<String> {
         let o = file.summary.objects.get(object)?;
-        o.namespace.as_ref().map(|n| n.value.clone()).or_else(|| self.file_ns.get(&file.path).map(|x| x.0.clone()))
+        o.namespace.as_ref().map(|n| n.value.to_string()).or_else(|| self.file_ns.get(&file.path).map(|x| x.0.clone()))
     }
 
     /// The namespace inferred for a file's objects without `metadata.namespace`.
@@ -733,7 +735,7 @@ impl RefModel {
                 let ns = self.object_ns(f, i);
                 self.push_target(Target {
                     kind: o.kind_str().to_string(),
-                    name: name.value.clone(),
+                    name: name.value.to_string(),
                     ns,
                     origin: Origin::Object { path: (*p).clone(), object: i },
                     patch,
@@ -742,11 +744,11 @@ impl RefModel {
             for (pi, pr) in f.summary.refs.produced.iter().enumerate() {
                 let ns = pr.namespace.clone().or_else(|| self.object_ns(f, pr.object)).or_else(|| {
                     // kustomize generators take the kustomization's namespace
-                    f.summary.refs.kustomize.as_ref().and_then(|k| k.namespace.as_ref().map(|n| n.value.clone()))
+                    f.summary.refs.kustomize.as_ref().and_then(|k| k.namespace.as_ref().map(|n| n.value.to_string()))
                 });
                 self.push_target(Target {
                     kind: pr.kind.clone(),
-                    name: pr.name.value.clone(),
+                    name: pr.name.value.to_string(),
                     ns,
                     origin: Origin::Produced { path: (*p).clone(), object: pr.object, produced: pi },
                     patch: false,
@@ -844,21 +846,22 @@ impl RefModel {
             for r in f.summary.refs.refs.iter().filter(|r| r.alias.is_some()) {
                 // an artifact generator's sources
                 if let Some(kind) = r.target_kind() {
-                    self.applier_sources.insert((kind.to_string(), r.name.value.clone()));
+                    self.applier_sources.insert((kind.to_string(), r.name.value.to_string()));
                 }
             }
             for (ai, a) in f.summary.refs.appliers.iter().enumerate() {
                 if let Some(r) = a.source_ref.map(|ri| &f.summary.refs.refs[ri])
                     && let Some(kind) = r.target_kind()
                 {
-                    self.applier_sources.insert((kind.to_string(), r.name.value.clone()));
+                    self.applier_sources.insert((kind.to_string(), r.name.value.to_string()));
                 }
                 let own = match a.source_ref {
                     // a Kustomization without a sourceRef (a patch): unknown
                     None => a.from_instance,
                     Some(ri) => {
                         let r = &f.summary.refs.refs[ri];
-                        let ns = r.namespace.as_ref().map(|n| n.value.clone()).or_else(|| self.object_ns(f, a.object));
+                        let ns =
+                            r.namespace.as_ref().map(|n| n.value.to_string()).or_else(|| self.object_ns(f, a.object));
                         match r.target_kind() {
                             Some(kind) => self.is_own_repo(kind, &r.name.value, ns.as_deref(), files),
                             None => false,
@@ -867,7 +870,8 @@ impl RefModel {
                 };
                 let artifact = match a.source_ref.map(|ri| &f.summary.refs.refs[ri]) {
                     Some(r) if !own && r.target_kind() == Some("ExternalArtifact") => {
-                        let ns = r.namespace.as_ref().map(|n| n.value.clone()).or_else(|| self.object_ns(f, a.object));
+                        let ns =
+                            r.namespace.as_ref().map(|n| n.value.to_string()).or_else(|| self.object_ns(f, a.object));
                         let rel = a.path.as_ref().map(|s| s.value.as_str()).unwrap_or("./");
                         self.artifact_dir(p, &r.name.value, ns.as_deref(), rel, files, roots)
                     }
@@ -958,7 +962,7 @@ impl RefModel {
             else {
                 continue;
             };
-            let src_ns = src.namespace.as_ref().map(|n| n.value.clone()).or_else(|| t.ns.clone());
+            let src_ns = src.namespace.as_ref().map(|n| n.value.to_string()).or_else(|| t.ns.clone());
             let Some(src_kind) = src.target_kind() else { continue };
             if !self.is_own_repo(src_kind, &src.name.value, src_ns.as_deref(), files) {
                 continue;
@@ -1057,8 +1061,8 @@ impl RefModel {
         let own_ns = self.object_ns(f, r.object);
         let ns = match spec.ns {
             NsRule::Same => own_ns.clone(),
-            NsRule::Optional => r.namespace.as_ref().map(|n| n.value.clone()).or(own_ns.clone()),
-            NsRule::AsWritten => r.namespace.as_ref().map(|n| n.value.clone()),
+            NsRule::Optional => r.namespace.as_ref().map(|n| n.value.to_string()).or(own_ns.clone()),
+            NsRule::AsWritten => r.namespace.as_ref().map(|n| n.value.to_string()),
             NsRule::Any => None,
         };
         let kind = r.target_kind().map(str::to_string);
@@ -1083,7 +1087,7 @@ impl RefModel {
             && (self.no_cross_ns.contains("*")
                 || self.no_cross_ns.contains(controller_of(f.summary.objects[r.object].kind_str())))
             && let (Some(w), Some(o)) = (&r.namespace, &own_ns)
-            && &w.value != o
+            && w.value != o
         {
             res.status = Status::CrossNamespaceBlocked;
         }
