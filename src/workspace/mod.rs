@@ -229,10 +229,10 @@ impl Workspace {
             let model = self.ref_model.take();
             self.invalidate();
             if let (Some(prev), Some(mut model)) = (prev, model)
-                && model.can_patch(prev, &data)
+                && let Some(plan) = model.plan(prev, &data)
             {
                 // a clone only when a snapshot still holds the model
-                Arc::make_mut(&mut model).patch(&self.files, prev, &data);
+                Arc::make_mut(&mut model).apply(&self.files, prev, &data, plan);
                 let _ = self.ref_model.set(model);
             }
         }

@@ -128,7 +128,7 @@ pub struct RefModel {
     refs_to: HashMap<TargetId, Vec<Site>>,
     /// (file, ref index) of a dependsOn in a cycle → the cycle as text.
     cycles: HashMap<PathBuf, HashMap<usize, String>>,
-    /// How many times [`RefModel::patch`] brought it up to date since it
+    /// How many times [`RefModel::apply`] brought it up to date since it
     /// was built.
     pub patches: usize,
     /// Controllers running with `--no-cross-namespace-refs` (`*` = all).
@@ -137,7 +137,7 @@ pub struct RefModel {
     /// Kustomization's files are (applier sources, artifact generator
     /// sources): a change to such a target needs a rebuild.
     applier_sources: HashSet<(String, String)>,
-    /// Slots of targets removed by [`RefModel::patch`], reused first.
+    /// Slots of targets removed by a patch, reused first.
     free: Vec<TargetId>,
     pub git: Vec<GitInfo>,
     /// A hash of everything a release's chart resolution reads beyond its
@@ -188,9 +188,9 @@ pub fn is_core_kind(kind: &str) -> bool {
     matches!(kind, "Secret" | "ConfigMap" | "ServiceAccount")
 }
 
-/// What [`RefModel::patch`] replaces: documents `[k, oe)` of the old file
+/// What a patch of the model replaces: documents `[k, oe)` of the old file
 /// became `[k, ne)`, with their references, markers and targets.
-struct Plan {
+pub struct Plan {
     k: usize,
     oe: usize,
     ne: usize,
@@ -389,33 +389,18 @@ impl RefModel {
         }
     }
 
-    /// Brings the model up to date after one file changed from `old` to
-    /// `new` (already in `files`) without rebuilding it, when the change
-    /// is confined to objects and references: the documents that differ
-    /// (one run of them) lose their targets and references, the new ones
-    /// are added, and only the references elsewhere that looked up one of
-    /// the changed names (or found nothing, for suggestions) are resolved
-    /// again. Returns false, changing nothing, when the change can move
-    /// what the model derives from the layout: kustomizations, Flux
-    /// Kustomizations, produced objects, sources of appliers, bootstrap
-    /// names, `--no-cross-namespace-refs`, or what later documents produce.
-    pub fn patch(&mut self, files: &HashMap<PathBuf, Arc<FileData>>, old: &FileData, new: &FileData) -> bool {
-        match self.plan(old, new) {
-            Some(plan) => {
-                self.apply(files, old, new, plan);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Whether [`RefModel::patch`] can absorb the change (cheap: no clone
-    /// of a shared model is made for a change it cannot).
-    pub fn can_patch(&self, old: &FileData, new: &FileData) -> bool {
-        self.plan(old, new).is_some()
-    }
-
-    fn plan(&self, old: &FileData, new: &FileData) -> Option<Plan> {
+    /// How to bring the model up to date after one file changed from `old`
+    /// to `new` without rebuilding it, when the change is confined to
+    /// objects and references: the documents that differ (one run of them)
+    /// lose their targets and references, the new ones are added, and only
+    /// the references elsewhere that looked up one of the changed names (or
+    /// found nothing, for suggestions) are resolved again. None when the
+    /// change can move what the model derives from the layout:
+    /// kustomizations, Flux Kustomizations, produced objects, sources of
+    /// appliers, bootstrap names, `--no-cross-namespace-refs`, or what
+    /// later documents produce. Cheap (no clone of a shared model is made
+    /// for a change it cannot absorb); [`RefModel::apply`] carries it out.
+    pub fn plan(&self, old: &FileData, new: &FileData) -> Option<Plan> {
         let path = &new.path;
         let (od, nd) = (&old.syntax.docs, &new.syntax.docs);
         let (os, ns) = (&old.summary, &new.summary);
@@ -496,7 +481,8 @@ impl RefModel {
         Some(Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds })
     }
 
-    fn apply(&mut self, files: &HashMap<PathBuf, Arc<FileData>>, old: &FileData, new: &FileData, plan: Plan) {
+    /// Carries a [`RefModel::plan`] out, with `new` already in `files`.
+    pub fn apply(&mut self, files: &HashMap<PathBuf, Arc<FileData>>, old: &FileData, new: &FileData, plan: Plan) {
         let Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds } = plan;
         let path = &new.path;
         let (os, ns) = (&old.summary, &new.summary);
@@ -513,11 +499,11 @@ impl RefModel {
                     }
                 }
             }
-            let later: Vec<Option<TargetId>> = v.get(oe..).map(<[_]>::to_vec).unwrap_or_default();
-            v.truncate(k);
-            if !later.is_empty() {
-                v.resize(ne, None);
-                v.extend(later);
+            if v.len() > oe {
+                // in place when the run kept its size
+                v.splice(k..oe, std::iter::repeat_n(None, ne - k));
+            } else {
+                v.truncate(k);
             }
         }
         let patch = self.layout.patch_files.contains(path);
@@ -580,19 +566,24 @@ impl RefModel {
         // nothing (their suggestion may change)
         if !names.is_empty() {
             let mut redo: Vec<(PathBuf, usize, bool)> = Vec::new();
+            let unresolved = |rs: Option<&Vec<Resolution>>, i: usize| {
+                rs.and_then(|v| v.get(i)).is_some_and(|x| matches!(x.status, Status::Unresolved { .. }))
+            };
             for (p, f) in files {
                 let own = p == path;
+                // one lookup of the file's resolutions, not one per reference
+                let (rs, ms) = (self.resolutions.get(p), self.marker_res.get(p));
                 for (i, r) in f.summary.refs.refs.iter().enumerate() {
                     if own && nrefs.contains(&i) {
                         continue;
                     }
-                    let unresolved =
-                        self.resolution(p, i).is_some_and(|x| matches!(x.status, Status::Unresolved { .. }))
+                    if names.contains(r.name.value.as_str())
+                        || unresolved(rs, i)
                             && match r.target_kind() {
                                 Some(kd) => kinds.contains(kd),
                                 None => r.spec().kinds.iter().any(|kd| kinds.contains(*kd)),
-                            };
-                    if unresolved || names.contains(r.name.value.as_str()) {
+                            }
+                    {
                         redo.push((p.clone(), i, false));
                     }
                 }
@@ -600,9 +591,7 @@ impl RefModel {
                     if own && nmarks.contains(&i) {
                         continue;
                     }
-                    let unresolved = kinds.contains("ImagePolicy")
-                        && self.marker_resolution(p, i).is_some_and(|x| matches!(x.status, Status::Unresolved { .. }));
-                    if unresolved || names.contains(m.name.as_str()) {
+                    if names.contains(m.name.as_str()) || kinds.contains("ImagePolicy") && unresolved(ms, i) {
                         redo.push((p.clone(), i, true));
                     }
                 }
