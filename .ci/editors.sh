@@ -69,7 +69,18 @@ npm_ci() {
   fi
   log "npm ci in $dir"
   rm -f "$stamp"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+  touch "$cache/npm-started"
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error); then
+    # npm's own message hides the cause (a nested install's ENOSPC, a build
+    # error): show the errors of the logs this run wrote
+    local logs
+    logs="$(npm config get cache 2>/dev/null)/_logs"
+    find "$logs" -name '*.log' -newer "$cache/npm-started" -print 2>/dev/null | while read -r f; do
+      grep -hE 'ENOSPC|ERR!|error|gyp' "$f" | grep -v '^[0-9]* silly' | tail -n 15
+    done
+    df -h . | tail -n 1
+    return 1
+  fi
   cp "$dir/package-lock.json" "$stamp"
 }
 
