@@ -53,9 +53,10 @@ fn main() {
             remote_values_completion(rounds(300));
         }
         // `-- keystroke` / `-- typing`: the 10,000-document scaling cases
-        // alone (for profiling)
+        // alone (for profiling; ROUNDS=1500 makes the set-up a small part)
         if word == "keystroke" {
-            keystrokes(10000, rounds(200), None);
+            let n = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(200);
+            keystrokes(10000, rounds(n), None);
         }
         if word == "typing" {
             typing_new_object(10000, if full { usize::MAX } else { 3 });

@@ -53,7 +53,7 @@ pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
         let Some(resolved) = resolver.resolve(a, file, doc) else { continue };
         let tree = &doc.parsed.tree;
         let Some(root) = tree.root else { continue };
-        let why = match &resolved {
+        let why = match &*resolved {
             Resolved::Remote(src, Lookup::Failed(e)) => Some(format!("{} could not be fetched: {e}", src.describe())),
             Resolved::Remote(_, Lookup::NoMatch(e)) => Some(e.clone()),
             _ => None,
@@ -71,7 +71,7 @@ pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnosti
                 ));
             }
         }
-        let Some(cv) = ready(Some(resolved)) else { continue };
+        let Some(cv) = ready(Some(&*resolved)) else { continue };
         // the checks depend on the document and the chart only: reused
         // while both are the same (ranges kept relative to the document)
         let base = doc.base() as isize;

@@ -78,13 +78,13 @@ pub fn is_values_schema(path: &Path) -> bool {
 /// of the HelmRelease of the same name (and namespace, when both say) that
 /// has one.
 pub fn local_chart(a: &Analysis, file: &FileData, tree: &Tree, root: NodeId) -> Option<Arc<ChartValues>> {
-    ready(resolve(a, file, tree, root))
+    ready(resolve(a, file, tree, root).as_ref())
 }
 
 /// The chart's values, when they are known (in the workspace or cached).
-pub fn ready(r: Option<Resolved>) -> Option<Arc<ChartValues>> {
+pub fn ready(r: Option<&Resolved>) -> Option<Arc<ChartValues>> {
     match r? {
-        Resolved::Local(cv) | Resolved::Remote(_, Lookup::Ready(cv)) => Some(cv),
+        Resolved::Local(cv) | Resolved::Remote(_, Lookup::Ready(cv)) => Some(cv.clone()),
         Resolved::Remote(..) => None,
     }
 }
@@ -128,7 +128,9 @@ struct ResolveMemo {
     remote: std::sync::Weak<crate::charts::Remote>,
     generation: u64,
     at: std::time::Instant,
-    result: Option<Resolved>,
+    /// Shared: a remote source holds three strings, which every keystroke
+    /// cloned for every release of the file before
+    result: Option<Arc<Resolved>>,
 }
 
 const RESOLVE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
@@ -152,7 +154,7 @@ impl DocResolver {
         }
     }
 
-    pub fn resolve(&self, a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) -> Option<Resolved> {
+    pub fn resolve(&self, a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) -> Option<Arc<Resolved>> {
         let remote = &a.ws.remote_charts;
         if let Some(m) = doc.parsed.memo::<ResolveMemo>()
             && m.chart_env == self.chart_env
@@ -165,7 +167,7 @@ impl DocResolver {
             return m.result.clone();
         }
         let tree = &doc.parsed.tree;
-        let result = resolve(a, file, tree, tree.root?);
+        let result = resolve(a, file, tree, tree.root?).map(Arc::new);
         doc.parsed.set_memo(Arc::new(ResolveMemo {
             chart_env: self.chart_env,
             file: file.path.clone(),
