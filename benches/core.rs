@@ -205,7 +205,7 @@ fn typing_new_object(objects: usize, max: usize) {
         }
         let t = Instant::now();
         doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
-        ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(2 + i as i32));
+        ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(2 + i as i32), doc.last_edit());
         let a = ws.analysis();
         std::hint::black_box(file_diagnostics(&a, ws.file(&path).unwrap()));
         times.push(t.elapsed());
@@ -249,7 +249,7 @@ fn keystrokes(objects: usize, rounds: usize, target: Option<Duration>) {
         };
         let t = Instant::now();
         doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
-        ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(2 + i as i32));
+        ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(2 + i as i32), doc.last_edit());
         let a = ws.analysis();
         let d = file_diagnostics(&a, ws.file(&path).unwrap());
         std::hint::black_box(d);

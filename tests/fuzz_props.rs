@@ -212,8 +212,11 @@ proptest! {
             doc.apply(&[TextEdit { range: Some((LineCol { line: ls.line, col: ls.col }, LineCol { line: le.line, col: le.col })), text: ins.to_string() }], v as i32 + 2, Encoding::Utf16);
             prop_assert_eq!(&**doc.text(), model.as_str());
             prop_assert_eq!(&**doc.index(), &LineIndex::new(&model));
-            syntax = SyntaxFile::parse(doc.text(), Some(&syntax));
-            ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(v as i32 + 2));
+            // documents outside the change are reused on the change's word
+            // (the first change's hint is for the document's text, not the
+            // workspace's copy from `set_file`, and must be refused there)
+            syntax = SyntaxFile::parse_edited(doc.text(), Some(&syntax), doc.last_edit());
+            ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(v as i32 + 2), doc.last_edit());
             let _ = ide::diagnostics::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
         }
         let fresh = SyntaxFile::parse(&model, None);

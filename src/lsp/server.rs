@@ -601,10 +601,10 @@ impl LanguageServer for Server {
                 tracing::error!("applying an edit panicked; the document keeps its last good text");
                 return;
             }
-            let (text, index) = (open.doc.text().clone(), open.doc.index().clone());
+            let (text, index, edit) = (open.doc.text().clone(), open.doc.index().clone(), open.doc.last_edit());
             let ws = Arc::make_mut(&mut st.ws);
             match std::panic::catch_unwind(AssertUnwindSafe(|| {
-                ws.set_file_shared(path.clone(), text, index, Some(version))
+                ws.set_file_edited(path.clone(), text, index, Some(version), edit)
             })) {
                 Ok(c) => c,
                 Err(_) => {

@@ -13,7 +13,7 @@ pub use scalar::{ScalarStyle, ScalarType, resolve_plain};
 pub use split::{DocSpan, split_documents};
 pub use tree::{Entry, MAX_DEPTH, Node, NodeId, NodeKind, PathSeg, Tree, path_to_string};
 
-use crate::text::TextRange;
+use crate::text::{EditHint, TextRange};
 
 /// A YAML syntax problem, relative to its document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +121,13 @@ impl SyntaxFile {
     /// Parses `text`, reusing the parse of every document whose text is
     /// unchanged from `prev` (so a keystroke reparses one document).
     pub fn parse(text: &str, prev: Option<&SyntaxFile>) -> SyntaxFile {
+        Self::parse_edited(text, prev, None)
+    }
+
+    /// [`SyntaxFile::parse`] after one change of `prev`'s text: the documents
+    /// wholly before or after the change are reused when they are where the
+    /// change left them, without comparing their text.
+    pub fn parse_edited(text: &str, prev: Option<&SyntaxFile>, edit: Option<EditHint>) -> SyntaxFile {
         let prev: &[FileDoc] = prev.map(|p| &p.docs[..]).unwrap_or(&[]);
         let spans = split_documents(text);
         // an edit leaves the documents before it at the same index and those
@@ -131,13 +138,20 @@ impl SyntaxFile {
             .into_iter()
             .enumerate()
             .map(|(i, span)| {
-                let t = &text[span.range.start..span.range.end];
+                let r = span.range;
+                let t = &text[r.start..r.end];
                 let same = |j: isize| {
-                    usize::try_from(j)
-                        .ok()
-                        .and_then(|j| prev.get(j))
-                        .filter(|d| &*d.parsed.text == t)
-                        .map(|d| d.parsed.clone())
+                    let d = usize::try_from(j).ok().and_then(|j| prev.get(j))?;
+                    let old = d.span.range;
+                    let untouched = edit.is_some_and(|e| {
+                        // before the change: the same bytes at the same place;
+                        // after it: the same bytes moved by the change's length
+                        (old == r && r.end <= e.start)
+                            || (old.start >= e.old_end
+                                && old.start + e.new_end == r.start + e.old_end
+                                && old.end + e.new_end == r.end + e.old_end)
+                    });
+                    (untouched || *d.parsed.text == *t).then(|| d.parsed.clone())
                 };
                 let parsed = same(i as isize)
                     .or_else(|| same(i as isize + from_end))

@@ -10,6 +10,35 @@ pub struct TextEdit {
     pub text: String,
 }
 
+/// Where the last change of a document fell, in bytes: `text[..start]` is
+/// unchanged, and the old `text[old_end..]` is now `text[new_end..]`. The
+/// syntax layer uses it to reuse the documents outside the change without
+/// comparing their text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EditHint {
+    /// The address of the text the change was applied to: a hint holds only
+    /// for that text (see [`EditHint::follows`]).
+    before: usize,
+    pub start: usize,
+    pub old_end: usize,
+    pub new_end: usize,
+}
+
+impl EditHint {
+    /// True when `prev` is the text this change was applied to. Two texts
+    /// alive at once have distinct addresses, and the text the change was
+    /// applied to was alive until the change, so a text still alive with
+    /// that address is that text.
+    pub fn follows(&self, prev: &std::sync::Arc<str>) -> bool {
+        std::sync::Arc::as_ptr(prev) as *const u8 as usize == self.before
+    }
+
+    /// A hint for `text` (tests and benchmarks that replay edits).
+    pub fn new(before: &std::sync::Arc<str>, start: usize, old_end: usize, new_end: usize) -> EditHint {
+        EditHint { before: std::sync::Arc::as_ptr(before) as *const u8 as usize, start, old_end, new_end }
+    }
+}
+
 /// An open document: the rope is the source of truth for positions; `text`
 /// and `index` are the flat snapshot the analysis reads (after each edit, one
 /// copy of the text and the moved line starts after the edit).
@@ -19,12 +48,13 @@ pub struct Document {
     pub version: i32,
     text: std::sync::Arc<str>,
     index: std::sync::Arc<LineIndex>,
+    last_edit: Option<EditHint>,
 }
 
 impl Document {
     pub fn new(text: &str, version: i32) -> Self {
         let rope = Rope::from_str(text);
-        Self { rope, version, text: text.into(), index: std::sync::Arc::new(LineIndex::new(text)) }
+        Self { rope, version, text: text.into(), index: std::sync::Arc::new(LineIndex::new(text)), last_edit: None }
     }
 
     pub fn text(&self) -> &std::sync::Arc<str> {
@@ -35,6 +65,12 @@ impl Document {
         &self.index
     }
 
+    /// Where the last [`Document::apply`] changed the text, when it was one
+    /// ranged change.
+    pub fn last_edit(&self) -> Option<EditHint> {
+        self.last_edit
+    }
+
     /// Applies LSP content changes in order. Each range is resolved against
     /// the text as left by the previous change; out-of-range positions clamp.
     pub fn apply(&mut self, edits: &[TextEdit], version: i32, enc: Encoding) {
@@ -42,6 +78,7 @@ impl Document {
         // the text, and the line starts after the edit moved, not rescanned
         let mut text: Option<std::sync::Arc<str>> = None;
         let mut index = None;
+        let mut hint = None;
         for edit in edits {
             let flat: &str = text.as_deref().unwrap_or(&self.text);
             match edit.range {
@@ -57,6 +94,7 @@ impl Document {
                     self.rope.remove(s..e);
                     self.rope.insert(s, &edit.text);
                     let next = splice(flat, sb, eb, &edit.text);
+                    hint = (edits.len() == 1).then(|| EditHint::new(&self.text, sb, eb, sb + edit.text.len()));
                     let prev_index = index.take().unwrap_or_else(|| (*self.index).clone());
                     index = Some(prev_index.edited(&next, sb, eb, sb + edit.text.len()));
                     text = Some(next);
@@ -64,6 +102,7 @@ impl Document {
             }
         }
         self.version = version;
+        self.last_edit = hint;
         if let (Some(text), Some(index)) = (text, index) {
             self.index = std::sync::Arc::new(index);
             self.text = text;

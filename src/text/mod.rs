@@ -7,7 +7,7 @@
 mod document;
 mod line_index;
 
-pub use document::{Document, TextEdit};
+pub use document::{Document, EditHint, TextEdit};
 pub use line_index::{Encoding, LineCol, LineIndex};
 
 /// A half-open byte range `[start, end)` into a text.

@@ -19,7 +19,7 @@ pub use resolve::RefModel;
 
 use crate::ide::Severity;
 use crate::syntax::SyntaxFile;
-use crate::text::LineIndex;
+use crate::text::{EditHint, LineIndex};
 
 /// Settings that change analysis results.
 #[derive(Clone, Debug)]
@@ -80,6 +80,28 @@ impl FileData {
         prev: Option<&FileData>,
         config: &Config,
     ) -> Self {
+        Self::edited(path, text, index, version, prev, None, config)
+    }
+
+    /// [`FileData::new`] after one change of `prev`'s text (`edit`, used only
+    /// when it was made to that very text).
+    pub fn edited(
+        path: PathBuf,
+        text: Arc<str>,
+        index: Arc<LineIndex>,
+        version: Option<i32>,
+        prev: Option<&FileData>,
+        edit: Option<EditHint>,
+        config: &Config,
+    ) -> Self {
+        let edit = edit.filter(|e| {
+            prev.is_some_and(|p| {
+                e.follows(&p.text)
+                    && e.start <= e.old_end
+                    && e.old_end <= p.text.len()
+                    && p.text.len() - e.old_end == text.len().wrapping_sub(e.new_end)
+            })
+        });
         let syntax_only = text.len() > config.max_file_size;
         let syntax = if text.len() > config.max_file_size.saturating_mul(2) {
             // far too large: not parsed at all (the size diagnostic says so)
@@ -87,7 +109,7 @@ impl FileData {
         } else if syntax_only {
             SyntaxFile::parse_syntax_only(&text)
         } else {
-            SyntaxFile::parse(&text, prev.map(|p| &p.syntax))
+            SyntaxFile::parse_edited(&text, prev.map(|p| &p.syntax), edit)
         };
         // per document, memoised on the parse: a keystroke extracts one
         // document and moves the others' ranges
@@ -204,8 +226,21 @@ impl Workspace {
         index: Arc<LineIndex>,
         version: Option<i32>,
     ) -> bool {
+        self.set_file_edited(path, text, index, version, None)
+    }
+
+    /// [`Workspace::set_file_shared`] right after one change of an open
+    /// document ([`crate::text::Document::last_edit`]).
+    pub fn set_file_edited(
+        &mut self,
+        path: PathBuf,
+        text: Arc<str>,
+        index: Arc<LineIndex>,
+        version: Option<i32>,
+        edit: Option<EditHint>,
+    ) -> bool {
         let prev = self.files.get(&path).cloned();
-        let data = FileData::new(path.clone(), text, index, version, prev.as_deref(), &self.config);
+        let data = FileData::edited(path.clone(), text, index, version, prev.as_deref(), edit, &self.config);
         self.insert(data, prev.as_deref())
     }
 
@@ -316,6 +351,43 @@ pub fn load_file(path: &Path, config: &Config) -> Option<FileData> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An edit hint is taken only for the text it was made to: the
+    /// documents it calls untouched are reused without reading them.
+    #[test]
+    fn an_edit_hint_is_used_only_on_its_own_text() {
+        use crate::text::{Document, Encoding, LineCol, TextEdit};
+        let v1 = "a: 1\n---\nb: 2\n---\nc: 3\n";
+        let path = PathBuf::from("/t/a.yaml");
+        let config = Config::default();
+        let mut doc = Document::new(v1, 1);
+        let first = FileData::new(path.clone(), doc.text().clone(), doc.index().clone(), Some(1), None, &config);
+        // `b: 2` -> `b: 22`
+        let at = LineCol { line: 2, col: 4 };
+        doc.apply(&[TextEdit { range: Some((at, at)), text: "2".into() }], 2, Encoding::Utf16);
+        let hint = doc.last_edit().expect("one ranged change");
+        assert_eq!((hint.start, hint.old_end, hint.new_end), (13, 13, 14));
+        let next = FileData::edited(
+            path.clone(),
+            doc.text().clone(),
+            doc.index().clone(),
+            Some(2),
+            Some(&first),
+            Some(hint),
+            &config,
+        );
+        let reused: Vec<bool> =
+            first.syntax.docs.iter().zip(&next.syntax.docs).map(|(a, b)| Arc::ptr_eq(&a.parsed, &b.parsed)).collect();
+        assert_eq!(reused, [true, false, true]);
+        // the same claim about another text of the same length (`a: 9`
+        // instead of `a: 1`): refused, so the changed first document is parsed
+        let other: Arc<str> = "a: 9\n---\nb: 22\n---\nc: 3\n".into();
+        let lying = FileData::edited(path, other, doc.index().clone(), Some(2), Some(&next), Some(hint), &config);
+        assert_eq!(
+            lying.syntax.docs[0].parsed.tree.scalar(lying.syntax.docs[0].parsed.tree.lookup(&["a"]).unwrap()),
+            Some("9")
+        );
+    }
 
     #[test]
     fn normalize_path_is_lexical() {
