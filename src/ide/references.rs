@@ -45,12 +45,15 @@ fn where_looked(kind: Option<&str>, allowed: &[&str], name: &str, ns: Option<&st
 pub fn reference_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
     let model = a.ref_model();
     let nfiles = a.ws.len();
+    // the file's resolutions and cycles looked up once, not per reference
+    let resolutions = model.resolutions_of(&file.path);
+    let cycles = model.cycles_of(&file.path);
     for (i, r) in file.summary.refs.refs.iter().enumerate() {
-        let Some(res) = model.resolution(&file.path, i) else { continue };
+        let Some(res) = resolutions.get(i) else { continue };
         if let Some(d) = ref_diagnostic(a, &model, file, r, res, nfiles) {
             out.push(d);
         }
-        if let Some(cycle) = model.cycle(&file.path, i) {
+        if let Some(cycle) = cycles.and_then(|c| c.get(&i)) {
             let mut d = Diagnostic::new(
                 DEPENDENCY_CYCLE,
                 Severity::Error,

@@ -1158,13 +1158,19 @@ impl RefModel {
         self.resolutions.get(path)?.get(r)
     }
 
-    pub fn marker_resolution(&self, path: &Path, m: usize) -> Option<&Resolution> {
-        self.marker_res.get(path)?.get(m)
+    /// The resolutions of every reference of a file, by index (one lookup of
+    /// the path for a whole file: a producer walks them on each keystroke).
+    pub fn resolutions_of(&self, path: &Path) -> &[Resolution] {
+        self.resolutions.get(path).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// The dependency cycle a dependsOn entry closes, as text.
-    pub fn cycle(&self, path: &Path, r: usize) -> Option<&String> {
-        self.cycles.get(path)?.get(&r)
+    /// The dependency cycles a file's dependsOn entries close, by reference index.
+    pub fn cycles_of(&self, path: &Path) -> Option<&HashMap<usize, String>> {
+        self.cycles.get(path)
+    }
+
+    pub fn marker_resolution(&self, path: &Path, m: usize) -> Option<&Resolution> {
+        self.marker_res.get(path)?.get(m)
     }
 
     /// Every place referring to a target.
