@@ -129,7 +129,10 @@ impl SyntaxFile {
     /// change left them, without comparing their text.
     pub fn parse_edited(text: &str, prev: Option<&SyntaxFile>, edit: Option<EditHint>) -> SyntaxFile {
         let prev: &[FileDoc] = prev.map(|p| &p.docs[..]).unwrap_or(&[]);
-        let spans = split_documents(text);
+        let spans = match edit {
+            Some(e) if !prev.is_empty() => split::split_after_edit(text, prev.len(), |i| &prev[i].span, e.start),
+            _ => split_documents(text),
+        };
         // an edit leaves the documents before it at the same index and those
         // after it at the same index from the end: compare the text there
         // (memcmp), so no document is hashed or reparsed without need

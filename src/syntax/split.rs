@@ -22,17 +22,64 @@ pub struct DocSpan {
 /// searched for those (memchr's SIMD search) instead of walked line by line:
 /// a 7 MB file with 10,000 documents is split in a fraction of a millisecond.
 pub fn split_documents(text: &str) -> Vec<DocSpan> {
+    let first = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    split_from(text, first, first, None)
+}
+
+/// [`split_documents`] of a text whose bytes before `edit_start` are those
+/// of the text `prev` was split from: the documents opened by a `---` line
+/// that ends before the change are kept, and the split resumes after that
+/// line (typing at the end of a 10,000-document file scans one document).
+pub fn split_after_edit<'a>(
+    text: &str,
+    prev_len: usize,
+    prev: impl Fn(usize) -> &'a DocSpan,
+    edit_start: usize,
+) -> Vec<DocSpan> {
+    let bytes = text.as_bytes();
+    // the last document whose `---` starts before the change
+    let mut k = {
+        let (mut lo, mut hi) = (0, prev_len);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if prev(mid).range.start < edit_start {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    };
+    while k > 0 {
+        k -= 1;
+        let span = prev(k);
+        let Some(m) = span.marker else { continue };
+        // its whole `---` line, terminator included, is before the change
+        let unchanged = &bytes[m.start.min(edit_start)..edit_start.min(bytes.len())];
+        if memchr::memchr2(b'\n', b'\r', unchanged).is_some() {
+            let mut docs: Vec<DocSpan> = (0..k).map(|i| prev(i).clone()).collect();
+            docs.extend(split_from(text, if text.starts_with('\u{feff}') { 3 } else { 0 }, m.end, Some(m)));
+            return docs;
+        }
+    }
+    split_documents(text)
+}
+
+/// The split from `start` on, in the state left by the marker `marker` (or
+/// at the start of the stream); `first` is where the stream's text begins
+/// (after a BOM).
+fn split_from(text: &str, first: usize, start: usize, marker: Option<TextRange>) -> Vec<DocSpan> {
     use memchr::memmem;
     let bytes = text.as_bytes();
     let mut docs = Vec::new();
-    let first = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let mut start = first;
-    let mut marker: Option<TextRange> = None;
-    let body = &bytes[first..];
+    let mut start = start;
+    let mut marker = marker;
+    let scan = start;
+    let body = &bytes[scan..];
     let at_line_start = |p: usize| p == first || matches!(bytes[p - 1], b'\n' | b'\r');
     let mut candidates: Vec<usize> = memmem::find_iter(body, b"---")
         .chain(memmem::find_iter(body, b"..."))
-        .map(|p| p + first)
+        .map(|p| p + scan)
         .filter(|&p| at_line_start(p))
         .collect();
     candidates.sort_unstable();
@@ -130,6 +177,29 @@ mod tests {
         ]), 0..40)) {
             let text = parts.concat();
             proptest::prop_assert_eq!(split_documents(&text), reference_split(&text));
+        }
+    }
+
+    proptest::proptest! {
+        /// Resuming after the last `---` line before a change gives the
+        /// split of the whole new text.
+        #[test]
+        fn a_split_resumed_after_an_edit_equals_a_full_split(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "---", "...", "\n", "\r", "\r\n", "a: 1", " ", "-", ".", "# c", "\u{feff}", "é",
+            ]), 0..40),
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            del in 0..8usize,
+            ins in proptest::sample::select(vec!["", "-", "---", "\n", "\r", "x", "...", "\n---\n", " ", "\r\n---"]),
+        ) {
+            let old = parts.concat();
+            let mut s = at.index(old.len() + 1);
+            while !old.is_char_boundary(s) { s -= 1; }
+            let mut e = (s + del).min(old.len());
+            while !old.is_char_boundary(e) { e += 1; }
+            let new = format!("{}{}{}", &old[..s], ins, &old[e..]);
+            let prev = split_documents(&old);
+            proptest::prop_assert_eq!(split_after_edit(&new, prev.len(), |i| &prev[i], s), split_documents(&new));
         }
     }
 
