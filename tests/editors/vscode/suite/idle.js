@@ -26,8 +26,17 @@ async function run() {
     assert(api, 'not activated');
     const file = path.join(root, 'source.yaml');
     fs.copyFileSync(path.join(__dirname, '..', '..', 'workspace', 'infrastructure', 'sources.yaml'), file);
-    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(file)));
-    await waitFor('the server to start', () => api.client && api.client.isRunning());
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+    await vscode.window.showTextDocument(doc);
+    // on a timeout, say how far it got: never started (the open was not
+    // seen as a Flux manifest), or started but not answering `initialize`
+    await waitFor('the server to start', () => {
+      if (api.client && api.client.isRunning()) {
+        return true;
+      }
+      const client = api.client ? `client state ${api.client.state} (1 stopped, 2 running, 3 starting)` : 'no client';
+      throw new Error(`${client}, status ${api.status.serverState}, document language ${doc.languageId}`);
+    });
     assert(api.status.serverState === 'running', `status: ${api.status.serverState}`);
   });
   report({ done: true, suite: 'idle' });
