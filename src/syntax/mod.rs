@@ -129,6 +129,8 @@ impl SyntaxFile {
     /// change left them, without comparing their text.
     pub fn parse_edited(text: &str, prev: Option<&SyntaxFile>, edit: Option<EditHint>) -> SyntaxFile {
         let prev: &[FileDoc] = prev.map(|p| &p.docs[..]).unwrap_or(&[]);
+        // a hint that cannot describe this text is not used
+        let edit = edit.filter(|e| e.start <= e.new_end && e.new_end <= text.len());
         let spans = match edit {
             Some(e) if !prev.is_empty() => split::split_after_edit(text, prev.len(), |i| &prev[i].span, e.start),
             _ => split_documents(text),

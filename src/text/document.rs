@@ -33,8 +33,8 @@ impl EditHint {
         std::sync::Arc::as_ptr(prev) as *const u8 as usize == self.before
     }
 
-    /// A hint for `text` (tests and benchmarks that replay edits).
-    pub fn new(before: &std::sync::Arc<str>, start: usize, old_end: usize, new_end: usize) -> EditHint {
+    /// A change of `before`.
+    fn new(before: &std::sync::Arc<str>, start: usize, old_end: usize, new_end: usize) -> EditHint {
         EditHint { before: std::sync::Arc::as_ptr(before) as *const u8 as usize, start, old_end, new_end }
     }
 }
