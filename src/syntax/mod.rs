@@ -132,7 +132,9 @@ impl SyntaxFile {
         // a hint that cannot describe this text is not used
         let edit = edit.filter(|e| e.start <= e.new_end && e.new_end <= text.len());
         let spans = match edit {
-            Some(e) if !prev.is_empty() => split::split_after_edit(text, prev.len(), |i| &prev[i].span, e.start),
+            Some(e) if !prev.is_empty() => {
+                split::split_after_edit(text, prev.len(), |i| &prev[i].span, e.start, e.old_end, e.new_end)
+            }
             _ => split_documents(text),
         };
         // an edit leaves the documents before it at the same index and those
