@@ -38,56 +38,60 @@ fn values_rel(path: &[PathSeg]) -> Option<&[PathSeg]> {
     }
 }
 
-/// The diagnostics producer (registered in `diagnostics::PRODUCERS`).
+/// The values diagnostics of document `di` of `file`, when it is a
+/// HelmRelease (`diagnostics::file_diagnostics` calls it per document; the
+/// `valuesFrom` checks are [`valuesfrom_diagnostics`], per file).
 ///
 /// Documents are picked by their summary (kind) before any tree is read,
-/// and a release's chart comes from a per-document memo: a keystroke in a
-/// file of thousands of releases touches only the one edited.
-pub fn values_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
-    let mut resolver = None;
-    for (di, doc) in file.syntax.docs.iter().enumerate() {
-        if !is_kind(file, di, &["HelmRelease"]) {
-            continue;
-        }
-        let resolver = resolver.get_or_insert_with(|| DocResolver::new(a));
-        let Some(resolved) = resolver.resolve(a, file, doc) else { continue };
-        let tree = &doc.parsed.tree;
-        let Some(root) = tree.root else { continue };
-        let why = match &*resolved {
-            Resolved::Remote(src, Lookup::Failed(e)) => Some(format!("{} could not be fetched: {e}", src.describe())),
-            Resolved::Remote(_, Lookup::NoMatch(e)) => Some(e.clone()),
-            _ => None,
-        };
-        if let Some(why) = why {
-            // a remote chart that could not be fetched, or that no version
-            // matches: one information on the chart's name (values are then
-            // not checked)
-            if let Some(node) = chart_node(tree, root) {
-                out.push(Diagnostic::new(
-                    CHART_FETCH,
-                    Severity::Information,
-                    doc.abs(tree.node(node).range),
-                    format!("{why}; values are not checked"),
-                ));
-            }
-        }
-        let Some(cv) = ready(Some(&*resolved)) else { continue };
-        // the checks depend on the document and the chart only: reused
-        // while both are the same (ranges kept relative to the document)
-        let base = doc.base() as isize;
-        if let Some(m) = doc.parsed.memo::<ValuesMemo>()
-            && std::ptr::eq(m.chart.as_ptr(), Arc::as_ptr(&cv))
-        {
-            out.extend(m.diags.iter().map(|d| d.shifted(base, &file.path)));
-            continue;
-        }
-        let mut local = Vec::new();
-        check_values(doc, root, &cv, &mut local);
-        let diags = local.iter().map(|d| d.shifted(-base, &file.path)).collect();
-        doc.parsed.set_memo(Arc::new(ValuesMemo { chart: Arc::downgrade(&cv), diags }));
-        out.extend(local);
+/// and a release's chart comes from a per-document memo.
+pub fn release_values_diagnostics(
+    a: &Analysis,
+    file: &FileData,
+    di: usize,
+    doc: &crate::syntax::FileDoc,
+    resolver: &mut Option<DocResolver>,
+    out: &mut Vec<Diagnostic>,
+) {
+    if !is_kind(file, di, &["HelmRelease"]) {
+        return;
     }
-    valuesfrom_diagnostics(a, file, out);
+    let resolver = resolver.get_or_insert_with(|| DocResolver::new(a));
+    let Some(resolved) = resolver.resolve(a, file, doc) else { return };
+    let tree = &doc.parsed.tree;
+    let Some(root) = tree.root else { return };
+    let why = match &*resolved {
+        Resolved::Remote(src, Lookup::Failed(e)) => Some(format!("{} could not be fetched: {e}", src.describe())),
+        Resolved::Remote(_, Lookup::NoMatch(e)) => Some(e.clone()),
+        _ => None,
+    };
+    if let Some(why) = why {
+        // a remote chart that could not be fetched, or that no version
+        // matches: one information on the chart's name (values are then
+        // not checked)
+        if let Some(node) = chart_node(tree, root) {
+            out.push(Diagnostic::new(
+                CHART_FETCH,
+                Severity::Information,
+                doc.abs(tree.node(node).range),
+                format!("{why}; values are not checked"),
+            ));
+        }
+    }
+    let Some(cv) = ready(Some(&*resolved)) else { return };
+    // the checks depend on the document and the chart only: reused
+    // while both are the same (ranges kept relative to the document)
+    let base = doc.base() as isize;
+    if let Some(m) = doc.parsed.memo::<ValuesMemo>()
+        && std::ptr::eq(m.chart.as_ptr(), Arc::as_ptr(&cv))
+    {
+        out.extend(m.diags.iter().map(|d| d.shifted(base, &file.path)));
+        return;
+    }
+    let mut local = Vec::new();
+    check_values(doc, root, &cv, &mut local);
+    let diags = local.iter().map(|d| d.shifted(-base, &file.path)).collect();
+    doc.parsed.set_memo(Arc::new(ValuesMemo { chart: Arc::downgrade(&cv), diags }));
+    out.extend(local);
 }
 
 /// The values diagnostics of one release, relative to its document, for
@@ -426,7 +430,9 @@ fn parse_block(
 }
 
 /// Diagnostics of the values blocks in `file`.
-fn valuesfrom_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
+/// The checks of values that ConfigMaps and Secrets of `file` give
+/// releases through `valuesFrom` (a producer of `diagnostics::PRODUCERS`).
+pub fn valuesfrom_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
     for (di, b) in values_blocks(a, file) {
         let rel: Vec<PathSeg> = b.target[1..].to_vec();
         let label = crate::syntax::path_to_string(&b.target);

@@ -1,6 +1,8 @@
 //! Diagnostics of one file: every producer, then suppression comments and
 //! severity overrides from the settings.
 
+use std::sync::Arc;
+
 use super::{Diagnostic, Severity};
 use crate::syntax::FileDoc;
 use crate::text::TextRange;
@@ -13,16 +15,17 @@ pub const FILE_TOO_LARGE: &str = "file-too-large";
 pub const INVALID_UTF8: &str = "invalid-utf8";
 pub const GO_TEMPLATE: &str = "go-template";
 
-/// A producer of diagnostics for one file (schema validation, references, ...).
+/// A producer of diagnostics for one file (references, substitutions, ...).
 pub type Producer = fn(&Analysis, &FileData, &mut Vec<Diagnostic>);
 
-/// Every producer that runs on files of normal size, in order.
+/// The producers that read across documents and files, run on each file
+/// of normal size after the per-document checks (syntax, schema, chart
+/// values: see [`DocTable`]), in order.
 pub const PRODUCERS: &[Producer] = &[
     super::references::reference_diagnostics,
     super::substitution::substitution_diagnostics,
     super::image_markers::marker_diagnostics,
-    super::validate::schema_diagnostics,
-    super::chart_values::values_diagnostics,
+    super::chart_values::valuesfrom_diagnostics,
 ];
 
 /// All diagnostics of `file`, filtered by `# flux-lsp: ignore[...]` comments
@@ -51,7 +54,8 @@ pub fn file_diagnostics(a: &Analysis, file: &FileData) -> Vec<Diagnostic> {
         out.extend(json);
         return apply_policy(a, file, out);
     }
-    if looks_like_template(file) {
+    let table = DocTable::of(a, file);
+    if table.template {
         // a Go/Helm template with a .yaml name: not YAML until rendered
         out.push(Diagnostic::new(
             GO_TEMPLATE,
@@ -59,25 +63,174 @@ pub fn file_diagnostics(a: &Analysis, file: &FileData) -> Vec<Diagnostic> {
             TextRange::new(0, 0),
             "this file looks like a Go/Helm template ({{ ... }}) and is not valid YAML as written: it is not checked",
         ));
-        return apply_policy(a, file, out);
+        return policy(a, file, out, &table.suppressions(file));
     }
-    for doc in &file.syntax.docs {
-        syntax_diagnostics(doc, &mut out);
+    for (doc, local) in file.syntax.docs.iter().zip(&table.docs) {
+        if let Some(local) = local {
+            out.extend(local.diags.iter().map(|d| d.shifted(doc.base() as isize, &file.path)));
+        }
     }
     if !file.syntax_only {
         for producer in PRODUCERS {
             producer(a, file, &mut out);
         }
     }
-    apply_policy(a, file, out)
+    policy(a, file, out, &table.suppressions(file))
 }
 
-/// Template markers and a YAML error: the file is a template, not a manifest.
-fn looks_like_template(file: &FileData) -> bool {
-    // the errors first: a valid file's text is not scanned
-    file.syntax.docs.iter().any(|d| d.parsed.errors.iter().any(|e| !e.limit))
-        && file.text.contains("{{")
-        && file.text.contains("}}")
+/// The diagnostics of each document of a file that depend only on that
+/// document and on the file's environment ([`DocEnv`]): syntax, schema and
+/// chart values, with the document's suppression comments.
+///
+/// An open document keeps its table for its next version, which takes the
+/// entries of the documents it kept unchanged (by [`FileDoc::id`]) while the
+/// environment holds. A keystroke then computes one document and walks a
+/// contiguous array, instead of reading every document's memos: at 10,000
+/// documents that walk was a third of a keystroke (cache misses).
+pub struct DocTable {
+    /// The documents' ids, in order.
+    ids: Vec<u64>,
+    /// Per document, relative to it; None when it has nothing to say.
+    docs: Vec<Option<Arc<DocLocal>>>,
+    env: DocEnv,
+    /// The file looks like a Go/Helm template: a YAML error, and `{{ }}`.
+    template: bool,
+}
+
+/// One document's entry in a [`DocTable`].
+#[derive(Default)]
+struct DocLocal {
+    /// Relative to the document.
+    diags: Vec<Diagnostic>,
+    syntax_error: bool,
+    suppressions: Vec<Suppression>,
+}
+
+/// What the per-document diagnostics depend on besides the document: the
+/// schemas, whether the file is a kustomize patch, its size class and the
+/// chart resolution environment.
+struct DocEnv {
+    reg: Arc<crate::schema::Registry>,
+    patch: bool,
+    syntax_only: bool,
+    charts: crate::workspace::charts::ResolveEnv,
+}
+
+impl DocEnv {
+    fn new(a: &Analysis, file: &FileData) -> DocEnv {
+        DocEnv {
+            reg: a.schemas(),
+            patch: super::validate::is_patch_file(a, file),
+            syntax_only: file.syntax_only,
+            charts: crate::workspace::charts::ResolveEnv::new(a),
+        }
+    }
+
+    /// Results computed in `self` still hold in `now`.
+    fn holds(&self, now: &DocEnv) -> bool {
+        Arc::ptr_eq(&self.reg, &now.reg)
+            && self.patch == now.patch
+            && self.syntax_only == now.syntax_only
+            && self.charts.holds(&now.charts)
+    }
+}
+
+impl DocTable {
+    /// The table of `file`: the one it already has, else one built from
+    /// its previous version's (kept as the file's memo for open documents).
+    fn of(a: &Analysis, file: &FileData) -> Arc<DocTable> {
+        let docs = &file.syntax.docs;
+        let env = DocEnv::new(a, file);
+        let prev = file.memo::<DocTable>().filter(|p| p.env.holds(&env));
+        if let Some(p) = &prev
+            && p.describes(file)
+        {
+            return p.clone();
+        }
+        let mut reused = false;
+        let mut entries: Vec<Result<Option<Arc<DocLocal>>, DocLocal>> = docs
+            .iter()
+            .enumerate()
+            .map(|(i, doc)| {
+                let kept = prev
+                    .as_ref()
+                    .and_then(|p| crate::syntax::kept_index(&p.ids, docs.len(), i, doc.id).map(|j| p.docs[j].clone()));
+                match kept {
+                    Some(e) => {
+                        reused = true;
+                        Ok(e)
+                    }
+                    None => Err(syntax_local(doc, &file.path)),
+                }
+            })
+            .collect();
+        let syntax_errors = entries.iter().any(|e| match e {
+            Ok(kept) => kept.as_ref().is_some_and(|k| k.syntax_error),
+            Err(fresh) => fresh.syntax_error,
+        });
+        let template = syntax_errors && file.text.contains("{{") && file.text.contains("}}");
+        if !template && !env.syntax_only {
+            // the other checks, for the documents not kept (a template is
+            // not checked: its releases must not even queue chart fetches)
+            let mut resolver = None;
+            for (i, (doc, e)) in docs.iter().zip(&mut entries).enumerate() {
+                if let Err(fresh) = e {
+                    let mut diags = Vec::new();
+                    super::validate::doc_schema_diagnostics(&env.reg, env.patch, file, doc, &mut diags);
+                    super::chart_values::release_values_diagnostics(a, file, i, doc, &mut resolver, &mut diags);
+                    let base = doc.base() as isize;
+                    fresh.diags.extend(diags.iter().map(|d| d.shifted(-base, &file.path)));
+                }
+            }
+        }
+        let entries = entries
+            .into_iter()
+            .map(|e| match e {
+                Ok(kept) => kept,
+                Err(fresh) => (!fresh.diags.is_empty() || fresh.syntax_error || !fresh.suppressions.is_empty())
+                    .then(|| Arc::new(fresh)),
+            })
+            .collect();
+        // as old as the oldest entry it kept
+        let env = match (&prev, reused) {
+            (Some(p), true) => DocEnv { charts: env.charts.older(&p.env.charts), ..env },
+            _ => env,
+        };
+        let table = Arc::new(DocTable { ids: docs.iter().map(|d| d.id).collect(), docs: entries, env, template });
+        if !template {
+            // (a template's entries lack the checks it was not given)
+            file.set_memo(table.clone());
+        }
+        table
+    }
+
+    /// The table was built for this very version of the file.
+    fn describes(&self, file: &FileData) -> bool {
+        self.ids.len() == file.syntax.docs.len() && self.ids.iter().zip(&file.syntax.docs).all(|(i, d)| *i == d.id)
+    }
+
+    fn suppressions(&self, file: &FileData) -> Suppressions {
+        let mut s = Suppressions::default();
+        for (doc, local) in file.syntax.docs.iter().zip(&self.docs) {
+            for sup in local.iter().flat_map(|l| &l.suppressions) {
+                s.add(file, doc.base(), sup);
+            }
+        }
+        s
+    }
+}
+
+/// The syntax part of a document's entry (the other checks are added when
+/// the file is not a template), relative to the document.
+fn syntax_local(doc: &FileDoc, path: &std::path::Path) -> DocLocal {
+    let mut diags = Vec::new();
+    syntax_diagnostics(doc, &mut diags);
+    let base = doc.base() as isize;
+    DocLocal {
+        diags: diags.iter().map(|d| d.shifted(-base, path)).collect(),
+        syntax_error: doc.parsed.errors.iter().any(|e| !e.limit),
+        suppressions: doc_suppressions(doc),
+    }
 }
 
 fn syntax_diagnostics(doc: &FileDoc, out: &mut Vec<Diagnostic>) {
@@ -107,37 +260,71 @@ struct Suppressions {
     file: Option<Vec<String>>,
 }
 
+/// One `# flux-lsp: ignore...` comment of a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Suppression {
+    /// Where the comment starts, relative to its document.
+    at: usize,
+    /// `ignore-file`.
+    file_wide: bool,
+    /// Empty: every code.
+    codes: Vec<String>,
+}
+
+impl Suppressions {
+    fn add(&mut self, file: &FileData, base: usize, sup: &Suppression) {
+        if sup.file_wide {
+            match &mut self.file {
+                // already every code
+                Some(codes) if codes.is_empty() => {}
+                _ if sup.codes.is_empty() => self.file = Some(Vec::new()),
+                Some(codes) => codes.extend(sup.codes.iter().cloned()),
+                None => self.file = Some(sup.codes.clone()),
+            }
+        } else {
+            self.lines.push((file.index.line_of(base + sup.at), sup.codes.clone()));
+        }
+    }
+}
+
 fn matches(codes: &[String], code: &str) -> bool {
     codes.is_empty() || codes.iter().any(|c| c == code)
 }
 
+fn doc_suppressions(doc: &FileDoc) -> Vec<Suppression> {
+    let mut out = Vec::new();
+    for c in &doc.parsed.comments {
+        let text = doc.parsed.comment_text(*c);
+        let Some(rest) = text.trim_start_matches('#').trim().strip_prefix("flux-lsp:") else { continue };
+        let rest = rest.trim();
+        let (file_wide, rest) = if let Some(r) = rest.strip_prefix("ignore-file") {
+            (true, r)
+        } else if let Some(r) = rest.strip_prefix("ignore") {
+            (false, r)
+        } else {
+            continue;
+        };
+        let codes: Vec<String> = match rest.trim().strip_prefix('[').and_then(|r| r.split_once(']')) {
+            Some((list, _)) => list.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(),
+            None => Vec::new(),
+        };
+        out.push(Suppression { at: c.start, file_wide, codes });
+    }
+    out
+}
+
+/// The suppression comments of a file: from its table when it has one for
+/// this version, else read from every document.
 fn suppressions(file: &FileData) -> Suppressions {
+    if let Some(t) = file.memo::<DocTable>()
+        && t.describes(file)
+    {
+        return t.suppressions(file);
+    }
     let mut s = Suppressions::default();
     for doc in &file.syntax.docs {
-        for c in &doc.parsed.comments {
-            let text = doc.parsed.comment_text(*c);
-            let Some(rest) = text.trim_start_matches('#').trim().strip_prefix("flux-lsp:") else { continue };
-            let rest = rest.trim();
-            let (file_wide, rest) = if let Some(r) = rest.strip_prefix("ignore-file") {
-                (true, r)
-            } else if let Some(r) = rest.strip_prefix("ignore") {
-                (false, r)
-            } else {
-                continue;
-            };
-            let codes: Vec<String> = match rest.trim().strip_prefix('[').and_then(|r| r.split_once(']')) {
-                Some((list, _)) => list.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(),
-                None => Vec::new(),
-            };
-            if file_wide {
-                s.file.get_or_insert_with(Vec::new).extend(codes.iter().cloned());
-                if codes.is_empty() {
-                    s.file = Some(Vec::new());
-                }
-            } else {
-                let abs = doc.abs(*c);
-                s.lines.push((file.index.line_of(abs.start), codes));
-            }
+        for sup in doc_suppressions(doc) {
+            s.add(file, doc.base(), &sup);
         }
     }
     s
@@ -145,7 +332,10 @@ fn suppressions(file: &FileData) -> Suppressions {
 
 /// Suppression comments and configured severities; also used for the cluster overlay's diagnostics.
 pub fn apply_policy(a: &Analysis, file: &FileData, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let sup = suppressions(file);
+    policy(a, file, diags, &suppressions(file))
+}
+
+fn policy(a: &Analysis, file: &FileData, diags: Vec<Diagnostic>, sup: &Suppressions) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = diags
         .into_iter()
         .filter(|d| {
@@ -172,7 +362,11 @@ pub fn apply_policy(a: &Analysis, file: &FileData, diags: Vec<Diagnostic>) -> Ve
     // the same text says less
     let ref_kinds: Vec<_> = out.iter().filter(|d| d.code == "invalid-reference-kind").map(|d| d.range).collect();
     out.retain(|d| !(d.code == "invalid-enum" && ref_kinds.contains(&d.range)));
-    out.sort_by_key(|d| (d.range.start, d.range.end, d.code));
+    // the message too: a diagnostic two producers give is one, whatever the
+    // order the producers ran in
+    out.sort_by(|x, y| {
+        (x.range.start, x.range.end, x.code, &x.message).cmp(&(y.range.start, y.range.end, y.code, &y.message))
+    });
     out.dedup();
     out
 }
@@ -231,6 +425,57 @@ mod tests {
         assert_eq!(&v2[fix.range.start..fix.range.end], "intervall");
     }
 
+    /// An open document's per-document table: after an edit in one
+    /// document, the entries of the others are the previous version's (not
+    /// recomputed), and the diagnostics equal a fresh analysis.
+    #[test]
+    fn the_table_keeps_the_entries_of_unchanged_documents() {
+        use crate::text::{Document, Encoding, LineCol, TextEdit};
+        use std::sync::Arc;
+        let obj = |name: &str| {
+            format!(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: x\nspec:\n  intervall: 1m\n  url: https://example.com/{name}\n"
+            )
+        };
+        let path = std::path::PathBuf::from("/t/a.yaml");
+        let mut ws = Workspace::default();
+        let mut doc = Document::new(&format!("{}---\n{}---\n{}", obj("a"), obj("b"), obj("c")), 1);
+        ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
+        let _ = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
+        let table = |ws: &Workspace| ws.file(&path).unwrap().memo::<super::DocTable>().unwrap();
+        let before = table(&ws);
+        // edit, then check the entries and the diagnostics against a fresh analysis
+        let mut step = |doc: &mut Document, line: u32, text: &str, version: i32, unknown: usize| {
+            let at = LineCol { line, col: 0 };
+            doc.apply(&[TextEdit { range: Some((at, at)), text: text.into() }], version, Encoding::Utf16);
+            ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(version), doc.last_edit());
+            let got = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
+            let mut fresh = Workspace::default();
+            fresh.set_file(path.clone(), doc.text().to_string(), Some(1));
+            assert_eq!(got, super::file_diagnostics(&fresh.analysis(), fresh.file(&path).unwrap()));
+            assert_eq!(got.iter().filter(|d| d.code == "unknown-field").count(), unknown, "{got:#?}");
+            table(&ws)
+        };
+        // a new unknown field in the middle document
+        let after = step(&mut doc, 16, "  timeoutt: 1m\n", 2, 4);
+        let same = |i: usize, j: usize, a: &super::DocTable, b: &super::DocTable| match (&a.docs[i], &b.docs[j]) {
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        };
+        assert!(same(0, 0, &before, &after) && same(2, 2, &before, &after));
+        assert!(!same(1, 1, &before, &after), "the edited document is checked again");
+        // a new document before the last: the last keeps its entry, from the end
+        let grown = step(
+            &mut doc,
+            19,
+            &format!("{}---\n", obj("d").replace("intervall: 1m\n", "intervall: 1m\n  refx: 1\n")),
+            3,
+            6,
+        );
+        assert_eq!(grown.docs.len(), 4);
+        assert!(same(0, 0, &after, &grown) && same(1, 1, &after, &grown) && same(2, 3, &after, &grown));
+    }
+
     #[test]
     fn a_wrong_reference_kind_is_reported_once() {
         let src = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: a\n  namespace: x\nspec:\n  interval: 1m\n  chartRef:\n    kind: HelmRepository\n    name: r\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: r\n  namespace: x\nspec:\n  url: https://example.com\n";
@@ -246,5 +491,7 @@ mod tests {
         assert!(codes("b: 1\nb: 2 # flux-lsp: ignore\n").is_empty());
         assert_eq!(codes("b: 1\nb: 2 # flux-lsp: ignore[other]\n").len(), 1);
         assert!(codes("# flux-lsp: ignore-file[duplicate-key]\nb: 1\nb: 2\n").is_empty());
+        // a narrower file-wide comment after a total one does not narrow it
+        assert!(codes("# flux-lsp: ignore-file\n# flux-lsp: ignore-file[other]\nb: 1\nb: 2\n").is_empty());
     }
 }

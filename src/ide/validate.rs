@@ -68,32 +68,45 @@ const URL_FIELDS: &[(&str, &str, &[&str])] = &[
     ("HelmRepository", "spec.url", &["http", "https", "oci"]),
 ];
 
-/// The diagnostics producer (registered in `diagnostics::PRODUCERS`).
+/// The schema diagnostics of a whole file (`diagnostics::file_diagnostics`
+/// calls [`doc_schema_diagnostics`] per document).
 pub fn schema_diagnostics(a: &Analysis, file: &FileData, out: &mut Vec<Diagnostic>) {
     let reg = a.schemas();
     let patch = is_patch_file(a, file);
     for doc in &file.syntax.docs {
-        let tree = &doc.parsed.tree;
-        let Some(root) = tree.root else { continue };
-        let whole = !patch && !doc.parsed.partial;
-        // a document's diagnostics depend on its text, the registry and
-        // `whole`: reuse them while those are unchanged (ranges are kept
-        // relative to the document and moved to where it is now)
-        let base = doc.base() as isize;
-        if let Some(m) = doc.parsed.memo::<SchemaMemo>()
-            && Arc::ptr_eq(&m.reg, &reg)
-            && m.whole == whole
-        {
-            out.extend(m.diags.iter().map(|d| d.shifted(base, &file.path)));
-            continue;
-        }
-        let mut local = Vec::new();
-        let mut v = Validator { reg: &reg, doc, text: &file.text, out: &mut local, whole, kind: String::new() };
-        v.object(root, 0);
-        let diags = local.iter().map(|d| d.shifted(-base, &file.path)).collect();
-        doc.parsed.set_memo(Arc::new(SchemaMemo { reg: reg.clone(), whole, diags }));
-        out.extend(local);
+        doc_schema_diagnostics(&reg, patch, file, doc, out);
     }
+}
+
+/// The schema diagnostics of one document of `file` (`patch`: the file is
+/// a kustomize patch, whose objects are partial on purpose).
+pub fn doc_schema_diagnostics(
+    reg: &Arc<Registry>,
+    patch: bool,
+    file: &FileData,
+    doc: &FileDoc,
+    out: &mut Vec<Diagnostic>,
+) {
+    let tree = &doc.parsed.tree;
+    let Some(root) = tree.root else { return };
+    let whole = !patch && !doc.parsed.partial;
+    // a document's diagnostics depend on its text, the registry and
+    // `whole`: reuse them while those are unchanged (ranges are kept
+    // relative to the document and moved to where it is now)
+    let base = doc.base() as isize;
+    if let Some(m) = doc.parsed.memo::<SchemaMemo>()
+        && Arc::ptr_eq(&m.reg, reg)
+        && m.whole == whole
+    {
+        out.extend(m.diags.iter().map(|d| d.shifted(base, &file.path)));
+        return;
+    }
+    let mut local = Vec::new();
+    let mut v = Validator { reg, doc, text: &file.text, out: &mut local, whole, kind: String::new() };
+    v.object(root, 0);
+    let diags = local.iter().map(|d| d.shifted(-base, &file.path)).collect();
+    doc.parsed.set_memo(Arc::new(SchemaMemo { reg: reg.clone(), whole, diags }));
+    out.extend(local);
 }
 
 /// Schema diagnostics of one document, relative to its start.

@@ -122,12 +122,8 @@ pub fn resolve(a: &Analysis, file: &FileData, tree: &Tree, root: NodeId) -> Opti
 /// and the remote charts' state. Kept at most [`RESOLVE_TTL`] so that a
 /// due retry or refresh is noticed.
 struct ResolveMemo {
-    chart_env: u64,
+    env: ResolveEnv,
     file: std::path::PathBuf,
-    charts: std::sync::Weak<ChartCache>,
-    remote: std::sync::Weak<crate::charts::Remote>,
-    generation: u64,
-    at: std::time::Instant,
     /// Shared: a remote source holds three strings, which every keystroke
     /// cloned for every release of the file before
     result: Option<Arc<Resolved>>,
@@ -135,46 +131,73 @@ struct ResolveMemo {
 
 const RESOLVE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// What every chart resolution of a file depends on besides the file's
+/// documents: the model's chart environment, the workspace charts, the
+/// remote charts and their generation, and the time (a resolution is kept
+/// at most [`RESOLVE_TTL`], so that a due retry or refresh is noticed).
+#[derive(Clone, Debug)]
+pub struct ResolveEnv {
+    chart_env: u64,
+    charts: std::sync::Weak<ChartCache>,
+    remote: std::sync::Weak<crate::charts::Remote>,
+    generation: u64,
+    at: std::time::Instant,
+}
+
+impl ResolveEnv {
+    /// The environment now.
+    pub fn new(a: &Analysis) -> ResolveEnv {
+        ResolveEnv {
+            chart_env: a.ref_model().chart_env,
+            charts: Arc::downgrade(&a.ws.charts),
+            remote: Arc::downgrade(&a.ws.remote_charts),
+            generation: a.ws.remote_charts.generation(),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// True when resolutions made in this environment still hold in `now`.
+    /// (The weak pointers keep their allocations: a new cache cannot take
+    /// the address of one this environment names.)
+    pub fn holds(&self, now: &ResolveEnv) -> bool {
+        self.chart_env == now.chart_env
+            && self.charts.ptr_eq(&now.charts)
+            && self.remote.ptr_eq(&now.remote)
+            && self.generation == now.generation
+            && now.at.saturating_duration_since(self.at) < RESOLVE_TTL
+    }
+
+    /// The older of two environments that hold (what a result built from
+    /// both is as old as).
+    pub fn older(self, other: &ResolveEnv) -> ResolveEnv {
+        if other.at < self.at { ResolveEnv { at: other.at, ..self } } else { self }
+    }
+}
+
 /// [`resolve`] for documents, memoised on their parse: a keystroke elsewhere
 /// in a file of many releases resolves none of the others again. What the
-/// memo is checked against is read once (the model's chart environment,
-/// the remote charts' generation, the time).
+/// memo is checked against is read once.
 pub struct DocResolver {
-    chart_env: u64,
-    generation: u64,
-    now: std::time::Instant,
+    env: ResolveEnv,
 }
 
 impl DocResolver {
     pub fn new(a: &Analysis) -> DocResolver {
-        DocResolver {
-            chart_env: a.ref_model().chart_env,
-            generation: a.ws.remote_charts.generation(),
-            now: std::time::Instant::now(),
-        }
+        DocResolver { env: ResolveEnv::new(a) }
     }
 
     pub fn resolve(&self, a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) -> Option<Arc<Resolved>> {
-        let remote = &a.ws.remote_charts;
         if let Some(m) = doc.parsed.memo::<ResolveMemo>()
-            && m.chart_env == self.chart_env
             && m.file == file.path
-            && std::ptr::eq(m.charts.as_ptr(), Arc::as_ptr(&a.ws.charts))
-            && std::ptr::eq(m.remote.as_ptr(), Arc::as_ptr(remote))
-            && m.generation == self.generation
-            && self.now.saturating_duration_since(m.at) < RESOLVE_TTL
+            && m.env.holds(&self.env)
         {
             return m.result.clone();
         }
         let tree = &doc.parsed.tree;
         let result = resolve(a, file, tree, tree.root?).map(Arc::new);
         doc.parsed.set_memo(Arc::new(ResolveMemo {
-            chart_env: self.chart_env,
+            env: self.env.clone(),
             file: file.path.clone(),
-            charts: Arc::downgrade(&a.ws.charts),
-            remote: Arc::downgrade(remote),
-            generation: self.generation,
-            at: self.now,
             result: result.clone(),
         }));
         result

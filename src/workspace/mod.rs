@@ -69,6 +69,12 @@ pub struct FileData {
     /// Larger than `max_file_size`: syntax checks only.
     pub syntax_only: bool,
     pub invalid_utf8_at: Option<usize>,
+    /// The documents' summary parts (open documents only), for the next version.
+    parts: Option<Arc<refs::PartTable>>,
+    /// A result kept for the file's next version (open documents only): the
+    /// IDE's per-document diagnostics table, which that version mostly
+    /// reuses. Opaque here (the workspace does not know the IDE's types).
+    memo: std::sync::Mutex<Option<Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 impl FileData {
@@ -113,8 +119,38 @@ impl FileData {
         };
         // per document, memoised on the parse: a keystroke extracts one
         // document and moves the others' ranges
-        let summary = refs::extract(&path, &syntax.docs, version.is_some());
-        FileData { path, text, index, syntax, summary, version, syntax_only, invalid_utf8_at: None }
+        let (summary, parts) =
+            refs::extract_edited(&path, &syntax.docs, version.is_some(), prev.and_then(|p| p.parts.as_deref()));
+        // the previous version's memo, for the next computation to reuse what it can
+        let memo =
+            prev.filter(|_| version.is_some()).and_then(|p| p.memo.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        FileData {
+            path,
+            text,
+            index,
+            syntax,
+            summary,
+            version,
+            syntax_only,
+            invalid_utf8_at: None,
+            parts,
+            memo: std::sync::Mutex::new(memo),
+        }
+    }
+
+    /// The memo of type `T` (this version's or the previous version's: the
+    /// owner tells them apart).
+    pub fn memo<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let m = self.memo.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
+        m.downcast::<T>().ok()
+    }
+
+    /// Keeps `value` for this version and the next one (open documents
+    /// only: files read from disk keep nothing).
+    pub fn set_memo<T: std::any::Any + Send + Sync>(&self, value: Arc<T>) {
+        if self.version.is_some() {
+            *self.memo.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+        }
     }
 }
 
@@ -241,7 +277,11 @@ impl Workspace {
     ) -> bool {
         let prev = self.files.get(&path).cloned();
         let data = FileData::edited(path.clone(), text, index, version, prev.as_deref(), edit, &self.config);
-        self.insert(data, prev.as_deref())
+        let changed = self.insert(data, prev.as_deref());
+        if let Some(prev) = prev {
+            drop_later(prev);
+        }
+        changed
     }
 
     /// Inserts an analysed file (built elsewhere, e.g. in parallel).
@@ -321,6 +361,36 @@ impl Workspace {
     }
 }
 
+/// Documents from which a file's old version is freed on a background
+/// thread.
+const DROP_LATER_DOCS: usize = 1000;
+
+/// Lets go of a file's previous version. When it was the last reference to
+/// a large file, the freeing (every document's parse and summary part that
+/// the new version did not keep, and the old summary: a tenth of a
+/// keystroke at 10,000 documents) happens on a background thread, since
+/// nothing waits for it.
+fn drop_later(file: Arc<FileData>) {
+    use std::sync::mpsc::Sender;
+    static DROPPER: OnceLock<Option<std::sync::Mutex<Sender<Arc<FileData>>>>> = OnceLock::new();
+    if file.syntax.docs.len() < DROP_LATER_DOCS || Arc::strong_count(&file) > 1 {
+        return; // small, or still held by a snapshot: dropped here as usual
+    }
+    let dropper = DROPPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<FileData>>();
+        let spawned = std::thread::Builder::new().name("flux-lsp-drop".into()).spawn(move || {
+            for file in rx {
+                drop(file);
+            }
+        });
+        spawned.ok().map(|_| std::sync::Mutex::new(tx))
+    });
+    if let Some(tx) = dropper {
+        // when the thread is gone, the send fails and drops it here
+        let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(file);
+    }
+}
+
 /// Removes `.` and `..` components lexically (no file system access, so paths
 /// stay as the editor names them).
 pub fn normalize_path(p: &Path) -> PathBuf {
@@ -387,6 +457,54 @@ mod tests {
             lying.syntax.docs[0].parsed.tree.scalar(lying.syntax.docs[0].parsed.tree.lookup(&["a"]).unwrap()),
             Some("9")
         );
+    }
+
+    /// An open file's next version takes the summary parts of the documents
+    /// it kept from the previous version's table, and only those.
+    #[test]
+    fn kept_documents_keep_their_summary_parts() {
+        let path = PathBuf::from("/t/a.yaml");
+        let config = Config::default();
+        let obj = |n: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}\n");
+        let v1 = format!("{}---\n{}---\n{}", obj("a"), obj("b"), obj("c"));
+        let first =
+            FileData::new(path.clone(), v1.as_str().into(), Arc::new(LineIndex::new(&v1)), Some(1), None, &config);
+        let v2 = v1.replace("name: b", "name: bb");
+        let next = FileData::new(
+            path.clone(),
+            v2.as_str().into(),
+            Arc::new(LineIndex::new(&v2)),
+            Some(2),
+            Some(&first),
+            &config,
+        );
+        let (p1, p2) = (first.parts.as_ref().unwrap().parts(), next.parts.as_ref().unwrap().parts());
+        let kept: Vec<bool> = p1.iter().zip(p2).map(|(a, b)| Arc::ptr_eq(a, b)).collect();
+        assert_eq!(kept, [true, false, true]);
+        assert_eq!(next.summary.objects[1].name.as_ref().unwrap().value, "bb");
+        assert_eq!(&v2[next.summary.objects[2].name.as_ref().unwrap().range.start..][..1], "c");
+        // files read from disk keep no table
+        assert!(
+            FileData::new(path, v2.as_str().into(), Arc::new(LineIndex::new(&v2)), None, None, &config).parts.is_none()
+        );
+    }
+
+    /// The previous version of a large file is freed on another thread, and
+    /// freed: nothing keeps it.
+    #[test]
+    fn a_large_files_old_version_is_freed() {
+        let path = PathBuf::from("/t/big.yaml");
+        let text: String = (0..DROP_LATER_DOCS + 1).map(|i| format!("---\na{i}: 1\n")).collect();
+        let mut ws = Workspace::default();
+        ws.set_file(path.clone(), text.clone(), Some(1));
+        let old = Arc::downgrade(ws.file(&path).unwrap());
+        ws.set_file(path.clone(), format!("{text}b: 2\n"), Some(2));
+        let t = std::time::Instant::now();
+        while old.upgrade().is_some() {
+            assert!(t.elapsed() < std::time::Duration::from_secs(10), "the old version was not freed");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(ws.file(&path).unwrap().syntax.docs.len(), DROP_LATER_DOCS + 1);
     }
 
     #[test]
