@@ -54,6 +54,8 @@ pub struct FileSummary {
     /// A hash of what chart resolution reads of the file (its releases and
     /// chart sources, see `refs::DocPart::chart_key`); 0 when it has none.
     pub chart_key: u64,
+    /// It defines a CustomResourceDefinition (a schema source).
+    pub crds: bool,
 }
 
 /// One file of the workspace, analysed.

@@ -738,8 +738,10 @@ pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> FileSummary {
     let mut chart_key = std::collections::hash_map::DefaultHasher::new();
     let mut charts = false;
     let mut sets = false;
+    let mut crds = false;
     for (i, (doc, part)) in docs.iter().zip(parts).enumerate() {
         let base = doc.base();
+        crds |= part.object.kind_str() == "CustomResourceDefinition";
         objects.push(part.object.moved(i, base));
         out.append_moved(&part.refs, i, base);
         sets |= part.sets_no_cross_ns;
@@ -754,7 +756,7 @@ pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> FileSummary {
         out.no_cross_ns.push("*".into());
     }
     let chart_key = if charts { chart_key.finish() | 1 } else { 0 };
-    FileSummary { objects, refs: out, key: key.finish(), chart_key }
+    FileSummary { objects, refs: out, key: key.finish(), chart_key, crds }
 }
 
 /// Extracts the objects and references of one file; `keep`: memoise each
