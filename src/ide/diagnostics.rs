@@ -169,6 +169,7 @@ impl DocTable {
             Err(fresh) => fresh.syntax_error,
         });
         let template = syntax_errors && file.text.contains("{{") && file.text.contains("}}");
+        let mut resolved_at = None;
         if !template && !env.syntax_only {
             // the other checks, for the documents not kept (a template is
             // not checked: its releases must not even queue chart fetches)
@@ -182,6 +183,7 @@ impl DocTable {
                     fresh.diags.extend(diags.iter().map(|d| d.shifted(-base, &file.path)));
                 }
             }
+            resolved_at = resolver.and_then(|r: crate::workspace::charts::DocResolver| r.oldest());
         }
         let entries = entries
             .into_iter()
@@ -191,11 +193,11 @@ impl DocTable {
                     .then(|| Arc::new(fresh)),
             })
             .collect();
-        // as old as the oldest entry it kept
-        let env = match (&prev, reused) {
-            (Some(p), true) => DocEnv { charts: env.charts.older(&p.env.charts), ..env },
-            _ => env,
-        };
+        // as old as the oldest entry it kept and the oldest chart resolution
+        // it used: it expires with them
+        let kept_at = prev.as_ref().filter(|_| reused).map(|p| p.env.charts.at());
+        let oldest = [kept_at, resolved_at].into_iter().flatten().min();
+        let env = DocEnv { charts: env.charts.as_old_as(oldest), ..env };
         let table = Arc::new(DocTable { ids: docs.iter().map(|d| d.id).collect(), docs: entries, env, template });
         if !template {
             // (a template's entries lack the checks it was not given)

@@ -167,10 +167,18 @@ impl ResolveEnv {
             && now.at.saturating_duration_since(self.at) < RESOLVE_TTL
     }
 
-    /// The older of two environments that hold (what a result built from
-    /// both is as old as).
-    pub fn older(self, other: &ResolveEnv) -> ResolveEnv {
-        if other.at < self.at { ResolveEnv { at: other.at, ..self } } else { self }
+    /// This environment, as old as a result made at `at` if that is
+    /// earlier (a result built from older ones expires with the oldest).
+    pub fn as_old_as(self, at: Option<std::time::Instant>) -> ResolveEnv {
+        match at {
+            Some(at) if at < self.at => ResolveEnv { at, ..self },
+            _ => self,
+        }
+    }
+
+    /// When this environment was read.
+    pub fn at(&self) -> std::time::Instant {
+        self.at
     }
 }
 
@@ -179,11 +187,24 @@ impl ResolveEnv {
 /// memo is checked against is read once.
 pub struct DocResolver {
     env: ResolveEnv,
+    /// When the oldest resolution it gave was made.
+    oldest: std::cell::Cell<Option<std::time::Instant>>,
 }
 
 impl DocResolver {
     pub fn new(a: &Analysis) -> DocResolver {
-        DocResolver { env: ResolveEnv::new(a) }
+        DocResolver { env: ResolveEnv::new(a), oldest: Default::default() }
+    }
+
+    /// When the oldest resolution it gave was made (None: it gave none).
+    pub fn oldest(&self) -> Option<std::time::Instant> {
+        self.oldest.get()
+    }
+
+    fn gave(&self, at: std::time::Instant) {
+        if self.oldest.get().is_none_or(|o| at < o) {
+            self.oldest.set(Some(at));
+        }
     }
 
     pub fn resolve(&self, a: &Analysis, file: &FileData, doc: &crate::syntax::FileDoc) -> Option<Arc<Resolved>> {
@@ -191,8 +212,10 @@ impl DocResolver {
             && m.file == file.path
             && m.env.holds(&self.env)
         {
+            self.gave(m.env.at);
             return m.result.clone();
         }
+        self.gave(self.env.at);
         let tree = &doc.parsed.tree;
         let result = resolve(a, file, tree, tree.root?).map(Arc::new);
         doc.parsed.set_memo(Arc::new(ResolveMemo {
