@@ -61,6 +61,11 @@ fn main() {
         if word == "typing" {
             typing_new_object(10000, if full { usize::MAX } else { 3 });
         }
+        if word == "workspace" {
+            for n in [100, 1000, 10000] {
+                typing_in_workspace(n, if full { usize::MAX } else { 3 });
+            }
+        }
         return;
     }
     // 1. index the shared corpora
@@ -98,6 +103,10 @@ fn main() {
     //    the file changes with most keystrokes: the cross-file model is rebuilt)
     for n in [100, 1000, 10000] {
         typing_new_object(n, if full { usize::MAX } else { 3 });
+    }
+    // 3b. typing a Flux Kustomization into a new file of a workspace of many files
+    for n in [100, 1000, 10000] {
+        typing_in_workspace(n, if full { usize::MAX } else { 3 });
     }
     // 4. completion inside `spec.values` from a chart in the workspace (issue #9)
     values_completion(rounds(300));
@@ -211,6 +220,67 @@ fn typing_new_object(objects: usize, max: usize) {
         times.push(t.elapsed());
     }
     stats(&format!("typing a new object at the end ({objects} docs)"), times, None);
+}
+
+/// A Flux Kustomization, typed.
+const TYPED_KS: &str = "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: typed\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps/app-1\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: fleet\n  dependsOn:\n    - name: infra\n";
+
+/// Typing a Flux Kustomization into a new file of a workspace of `files`
+/// files (the LSP benchmark's generated workspace: sources, releases and
+/// Kustomizations that depend on each other), the new file's diagnostics
+/// after each keystroke.
+fn typing_in_workspace(files: usize, max: usize) {
+    let mut ws = Workspace::default();
+    let root = PathBuf::from("/bench");
+    ws.roots = vec![root.clone()];
+    ws.set_file(
+        root.join("infra/sources.yaml"),
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: apps\nspec:\n  interval: 1h\n  url: https://charts.example.com\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: fleet\n  namespace: flux-system\nspec:\n  interval: 5m\n  url: https://github.com/example/fleet\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: infra\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./infra\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: fleet\n".into(),
+        None,
+    );
+    let release = generated_file(2);
+    let release = &release[release.find("---\napiVersion: helm").unwrap()..];
+    for i in 1..files {
+        if i % 2 == 1 {
+            ws.set_file(
+                root.join(format!("apps/app-{i}/release.yaml")),
+                release.replace("app-1", &format!("app-{i}")),
+                None,
+            );
+        } else {
+            let dep = if i % 8 != 2 { format!("    - name: apps-{}\n", i - 2) } else { String::new() };
+            ws.set_file(
+                root.join(format!("clusters/c-{i}/sync.yaml")),
+                format!("---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps-{i}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps/app-{}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: fleet\n  dependsOn:\n    - name: infra\n{dep}", i - 1),
+                None,
+            );
+        }
+    }
+    let path = root.join("clusters/typed/sync.yaml");
+    let mut doc = Document::new("", 1);
+    ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
+    std::hint::black_box(file_diagnostics(&ws.analysis(), ws.file(&path).unwrap()));
+    let (mut line, mut col) = (0u32, 0u32);
+    let mut times = Vec::new();
+    for (i, ch) in TYPED_KS.chars().take(max).enumerate() {
+        let edit = TextEdit { range: Some((LineCol { line, col }, LineCol { line, col })), text: ch.to_string() };
+        if ch == '\n' {
+            line += 1;
+            col = 0;
+        } else {
+            col += 1;
+        }
+        let t = Instant::now();
+        doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
+        ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(2 + i as i32), doc.last_edit());
+        std::hint::black_box(file_diagnostics(&ws.analysis(), ws.file(&path).unwrap()));
+        times.push(t.elapsed());
+    }
+    let d = file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
+    if max == usize::MAX {
+        assert!(d.is_empty(), "the typed Kustomization is valid: {:?}", d.first());
+    }
+    stats(&format!("typing a Flux Kustomization, workspace of {files} files"), times, None);
 }
 
 fn keystrokes(objects: usize, rounds: usize, target: Option<Duration>) {

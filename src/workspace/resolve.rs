@@ -221,6 +221,12 @@ fn order(targets: &[Target], t: TargetId) -> (u8, &Path, u8, usize) {
 
 fn insert_ordered(targets: &[Target], v: &mut Vec<TargetId>, id: TargetId) {
     let key = order(targets, id);
+    // a build pushes in order: after the last one, without a binary search
+    // (whose path comparisons were a tenth of a model build)
+    if v.last().is_none_or(|&x| order(targets, x) < key) {
+        v.push(id);
+        return;
+    }
     let at = v.partition_point(|&x| order(targets, x) < key);
     v.insert(at, id);
 }
