@@ -24,9 +24,9 @@ pub struct SyntaxError {
     pub limit: bool,
 }
 
-/// Memo slots of a parsed document (schema validation, summary part, chart
-/// resolution, chart values checks).
-const MEMO_SLOTS: usize = 4;
+/// Memo slots of a parsed document (schema validation, chart resolution,
+/// chart values checks).
+const MEMO_SLOTS: usize = 3;
 
 /// Block nesting beyond this is not given to tree-sitter: tree-sitter-yaml's
 /// scanner serialises its indentation stack into 1 KiB (4 bytes a level) and
@@ -51,7 +51,7 @@ pub struct ParsedDoc {
     /// once per parse.
     pub duplicate_keys: Vec<(NodeId, TextRange)>,
     /// Memo slots (one per type) for analyses that depend only on this
-    /// document: its summary, its schema validation. They travel with the
+    /// document and what they name: its schema validation, its chart. They travel with the
     /// document, which is reused as long as its text is unchanged, so a
     /// keystroke recomputes one document.
     /// Inline slots (no allocation: every document of the workspace has them).
@@ -442,7 +442,7 @@ fn token_end(text: &str, offset: usize) -> usize {
 mod tests {
     use super::*;
 
-    /// One slot per memo type; a fifth type takes the first slot, whose
+    /// One slot per memo type; a fourth type takes the first slot, whose
     /// memo is then simply missing (recomputed by its owner).
     #[test]
     fn memo_slots_are_per_type() {
@@ -450,13 +450,12 @@ mod tests {
         d.set_memo(Arc::new(1u8));
         d.set_memo(Arc::new(2u16));
         d.set_memo(Arc::new(3u32));
-        d.set_memo(Arc::new(3i32));
         d.set_memo(Arc::new(4u8));
         assert_eq!((d.memo::<u8>().as_deref(), d.memo::<u16>().as_deref()), (Some(&4), Some(&2)));
         d.set_memo(Arc::new(5u64));
         assert_eq!(d.memo::<u64>().as_deref(), Some(&5));
         assert_eq!(d.memo::<u8>(), None, "evicted from the first slot");
-        assert_eq!((d.memo::<u32>().as_deref(), d.memo::<i32>().as_deref()), (Some(&3), Some(&3)));
+        assert_eq!((d.memo::<u16>().as_deref(), d.memo::<u32>().as_deref()), (Some(&2), Some(&3)));
     }
 
     #[test]

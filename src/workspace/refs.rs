@@ -650,8 +650,6 @@ pub struct DocPart {
     pub refs: RefSummary,
     /// The document's text turns `--no-cross-namespace-refs` on.
     sets_no_cross_ns: bool,
-    /// Extracted as the first document of a kustomization file.
-    kustomize_first: bool,
     /// A hash of what other files can see of it (no positions).
     pub key: u64,
     /// For releases and chart sources, a hash of what chart resolution
@@ -659,16 +657,11 @@ pub struct DocPart {
     pub chart_key: u64,
 }
 
-/// The part of one document (memoised when `keep`: documents open in the
-/// editor, whose other documents a keystroke leaves alone; files read from
-/// disk keep no copy). `kustomize_first`: the document is the first of a
-/// `kustomization.yaml`, read as one even without apiVersion.
-pub fn doc_part(doc: &FileDoc, kustomize_first: bool, keep: bool) -> Arc<DocPart> {
-    if let Some(m) = doc.parsed.memo::<DocPart>()
-        && m.kustomize_first == kustomize_first
-    {
-        return m;
-    }
+/// The part of one document (an open file's next version takes it over
+/// from its [`PartTable`] while the document is unchanged).
+/// `kustomize_first`: the document is the first of a `kustomization.yaml`,
+/// read as one even without apiVersion.
+pub fn doc_part(doc: &FileDoc, kustomize_first: bool) -> Arc<DocPart> {
     let rel = FileDoc::new(
         crate::syntax::DocSpan { range: TextRange::new(0, doc.parsed.text.len()), marker: None },
         doc.parsed.clone(),
@@ -722,11 +715,7 @@ pub fn doc_part(doc: &FileDoc, kustomize_first: bool, keep: bool) -> Arc<DocPart
             sets,
         ),
     );
-    let part = Arc::new(DocPart { object, refs, sets_no_cross_ns: sets, kustomize_first, key: s.finish(), chart_key });
-    if keep {
-        doc.parsed.set_memo(part.clone());
-    }
-    part
+    Arc::new(DocPart { object, refs, sets_no_cross_ns: sets, key: s.finish(), chart_key })
 }
 
 /// The objects and references of a file, from its documents' parts, moved
@@ -759,10 +748,9 @@ pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> FileSummary {
     FileSummary { objects, refs: out, key: key.finish(), chart_key, crds }
 }
 
-/// Extracts the objects and references of one file; `keep`: memoise each
-/// document's part (open documents).
-pub fn extract(path: &Path, docs: &[FileDoc], keep: bool) -> FileSummary {
-    extract_edited(path, docs, keep, None).0
+/// Extracts the objects and references of one file.
+pub fn extract(path: &Path, docs: &[FileDoc]) -> FileSummary {
+    extract_edited(path, docs, false, None).0
 }
 
 /// The parts of a file's documents, with the documents' ids: an open
@@ -783,7 +771,8 @@ impl PartTable {
 }
 
 /// [`extract`] for a new version of a file whose previous version's parts
-/// were `prev`; also returns this version's parts when `keep`.
+/// were `prev`; also returns this version's parts when `keep` (open
+/// documents: files read from disk keep none).
 pub fn extract_edited(
     path: &Path,
     docs: &[FileDoc],
@@ -796,7 +785,7 @@ pub fn extract_edited(
         .enumerate()
         .map(|(i, d)| {
             prev.and_then(|p| crate::syntax::kept_index(&p.ids, docs.len(), i, d.id).map(|j| p.parts[j].clone()))
-                .unwrap_or_else(|| doc_part(d, i == 0 && kfile, keep))
+                .unwrap_or_else(|| doc_part(d, i == 0 && kfile))
         })
         .collect();
     let summary = assemble(docs, &parts);
@@ -1302,7 +1291,7 @@ mod tests {
 
     fn summary(path: &str, src: &str) -> RefSummary {
         let f = SyntaxFile::parse(src, None);
-        extract(Path::new(path), &f.docs, true).refs
+        extract(Path::new(path), &f.docs).refs
     }
 
     #[test]
