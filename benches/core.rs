@@ -202,9 +202,24 @@ fn typing_new_object(objects: usize, max: usize) {
     let mut doc = Document::new(&text, 1);
     ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
     std::hint::black_box(file_diagnostics(&ws.analysis(), ws.file(&path).unwrap()));
-    let (mut line, mut col) = (text.lines().count() as u32, 0u32);
+    let times = type_text(&mut ws, &path, &mut doc, text.lines().count() as u32, TYPED, max);
+    stats(&format!("typing a new object at the end ({objects} docs)"), times, None);
+}
+
+/// Types the first `max` characters of `typed` into `doc` (open as `path`)
+/// from the start of line `line`, one change each, as an editor sends them;
+/// the time of each, from the change to the file's diagnostics.
+fn type_text(
+    ws: &mut Workspace,
+    path: &std::path::Path,
+    doc: &mut Document,
+    mut line: u32,
+    typed: &str,
+    max: usize,
+) -> Vec<Duration> {
+    let mut col = 0u32;
     let mut times = Vec::new();
-    for (i, ch) in TYPED.chars().take(max).enumerate() {
+    for (i, ch) in typed.chars().take(max).enumerate() {
         let edit = TextEdit { range: Some((LineCol { line, col }, LineCol { line, col })), text: ch.to_string() };
         if ch == '\n' {
             line += 1;
@@ -214,12 +229,17 @@ fn typing_new_object(objects: usize, max: usize) {
         }
         let t = Instant::now();
         doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
-        ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(2 + i as i32), doc.last_edit());
-        let a = ws.analysis();
-        std::hint::black_box(file_diagnostics(&a, ws.file(&path).unwrap()));
+        ws.set_file_edited(
+            path.to_path_buf(),
+            doc.text().clone(),
+            doc.index().clone(),
+            Some(2 + i as i32),
+            doc.last_edit(),
+        );
+        std::hint::black_box(file_diagnostics(&ws.analysis(), ws.file(path).unwrap()));
         times.push(t.elapsed());
     }
-    stats(&format!("typing a new object at the end ({objects} docs)"), times, None);
+    times
 }
 
 /// A Flux Kustomization, typed.
@@ -260,22 +280,7 @@ fn typing_in_workspace(files: usize, max: usize) {
     let mut doc = Document::new("", 1);
     ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
     std::hint::black_box(file_diagnostics(&ws.analysis(), ws.file(&path).unwrap()));
-    let (mut line, mut col) = (0u32, 0u32);
-    let mut times = Vec::new();
-    for (i, ch) in TYPED_KS.chars().take(max).enumerate() {
-        let edit = TextEdit { range: Some((LineCol { line, col }, LineCol { line, col })), text: ch.to_string() };
-        if ch == '\n' {
-            line += 1;
-            col = 0;
-        } else {
-            col += 1;
-        }
-        let t = Instant::now();
-        doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
-        ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(2 + i as i32), doc.last_edit());
-        std::hint::black_box(file_diagnostics(&ws.analysis(), ws.file(&path).unwrap()));
-        times.push(t.elapsed());
-    }
+    let times = type_text(&mut ws, &path, &mut doc, 0, TYPED_KS, max);
     let d = file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
     if max == usize::MAX {
         assert!(d.is_empty(), "the typed Kustomization is valid: {:?}", d.first());
