@@ -39,6 +39,9 @@ pub fn is_remote(p: &str) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Layout {
     pub files: HashSet<PathBuf>,
+    /// The same files in path order: the files below a directory are a run
+    /// of it (paths compare by component).
+    sorted: Vec<PathBuf>,
     /// Every directory holding a workspace file (and their ancestors).
     pub dirs: HashSet<PathBuf>,
     /// directory → its kustomization file.
@@ -72,6 +75,8 @@ impl Layout {
                 l.kfile_of_dir.insert(dir.to_path_buf(), p.clone());
             }
         }
+        l.sorted = l.files.iter().cloned().collect();
+        l.sorted.sort_unstable();
         for (p, f) in files {
             let Some(k) = &f.summary.refs.kustomize else { continue };
             let dir = p.parent().unwrap_or(Path::new("/"));
@@ -170,9 +175,10 @@ impl Layout {
             self.collect(k, &mut out, &mut seen);
             return out;
         }
-        let mut files: Vec<&PathBuf> = self.files.iter().filter(|f| f.starts_with(dir)).collect();
-        files.sort();
-        for f in files {
+        // the run of files below `dir` (a search, not a scan: a build asks
+        // this for every Flux Kustomization)
+        let from = self.sorted.partition_point(|f| f.as_path() < dir);
+        for f in self.sorted[from..].iter().take_while(|f| f.starts_with(dir)) {
             // the nearest kustomization between the file and `dir`
             let mut nearest = None;
             let mut d = f.parent();
@@ -278,5 +284,34 @@ mod tests {
         assert_eq!(normalize_url("https://github.com/org/repo/"), "github.com/org/repo");
         assert!(is_remote("github.com/org/repo//deploy?ref=v1"));
         assert!(!is_remote("../base"));
+    }
+
+    /// The files a directory applies are found by a search in path order:
+    /// siblings whose names extend the directory's (`app-1-x`, `app-10`)
+    /// sort around its files and are not taken; files in its
+    /// sub-directories are, unless a kustomization decides.
+    #[test]
+    fn applied_files_are_the_files_below_the_directory() {
+        let mut files = HashMap::new();
+        for p in [
+            "/r/apps/app-1.yaml",
+            "/r/apps/app-1/a.yaml",
+            "/r/apps/app-1/sub/d.yaml",
+            "/r/apps/app-1-x/c.yaml",
+            "/r/apps/app-10/b.yaml",
+            "/r/apps/app-0/z.yaml",
+        ] {
+            let path = PathBuf::from(p);
+            let text = "kind: ConfigMap\n";
+            let index = Arc::new(crate::text::LineIndex::new(text));
+            let data =
+                crate::workspace::FileData::new(path.clone(), text.into(), index, None, None, &Default::default());
+            files.insert(path, Arc::new(data));
+        }
+        let l = Layout::build(&files);
+        let got = l.applied_files(Path::new("/r/apps/app-1"));
+        assert_eq!(got, vec![PathBuf::from("/r/apps/app-1/a.yaml"), PathBuf::from("/r/apps/app-1/sub/d.yaml")]);
+        assert_eq!(l.applied_files(Path::new("/r/apps")).len(), 6);
+        assert!(l.applied_files(Path::new("/r/other")).is_empty());
     }
 }
