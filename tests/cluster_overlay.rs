@@ -306,10 +306,18 @@ fn forbidden_list_names_the_missing_permission_and_namespaced_fallback_works() {
     c.wait_diagnostics(&u, |d| has_code(d, "cluster-not-ready"));
     api.set_status("HelmRelease", "apps", "podinfo", json!({"conditions": [condition("Ready", "True", "Ok", "ok")]}));
     c.wait_diagnostics(&u, |d| !has_code(d, "cluster-not-ready"));
-    assert!(
-        api.requests().iter().any(|r| r.path == "/apis/helm.toolkit.fluxcd.io/v2/namespaces/apps/helmreleases"
-            && r.query.contains("watch=true"))
-    );
+    // the status may have come with the namespaced list, made before the
+    // status was set; the watch that follows it is then moments later
+    let watching = || {
+        api.requests().iter().any(|r| {
+            r.path == "/apis/helm.toolkit.fluxcd.io/v2/namespaces/apps/helmreleases" && r.query.contains("watch=true")
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !watching() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(watching(), "no namespaced watch of helmreleases in apps");
     c.shutdown();
 }
 
