@@ -83,6 +83,22 @@ spec:
     name: app
 ";
 
+/// A Flux Kustomization (a document of its own) applying `path` from the
+/// `source` GitRepository (`flux-system`: the bootstrap one, this
+/// repository), depending on `depends`.
+fn flux_ks(name: &str, path: &str, source: &str, depends: &[&str]) -> String {
+    let mut s = format!(
+        "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: {path}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: {source}\n"
+    );
+    if !depends.is_empty() {
+        s.push_str("  dependsOn:\n");
+        for d in depends {
+            s.push_str(&format!("    - name: {d}\n"));
+        }
+    }
+    s
+}
+
 fn releases(names: &[(&str, &[&str])]) -> String {
     names.iter().map(|(n, d)| release(n, d)).collect()
 }
@@ -142,6 +158,19 @@ impl Script {
 
     fn patches(&self) -> usize {
         self.ws.ref_model().patches
+    }
+
+    /// Types `text` character by character between `head` and `tail` (the
+    /// text of `path` around the cursor), then erases it the same way.
+    fn type_and_erase(&mut self, path: &str, head: &str, tail: &str, text: &str) {
+        let mut typed = String::new();
+        for ch in text.chars() {
+            typed.push(ch);
+            self.set(path, &format!("{head}{typed}{tail}"));
+        }
+        while typed.pop().is_some() {
+            self.set(path, &format!("{head}{typed}{tail}"));
+        }
     }
 
     /// Types `text` character by character at the end of `path`'s text.
@@ -225,7 +254,9 @@ fn moved_documents_are_patched_layout_changes_rebuilt() {
     s.set("/ws/apps/releases.yaml", &rel);
     assert_eq!(s.patches(), 2, "and removed: patched");
     s.set("/ws/clusters/sync.yaml", &SYNC.replace("path: ./apps", "path: ./app"));
-    assert_eq!(s.patches(), 0, "a Flux Kustomization edited: rebuilt");
+    assert_eq!(s.patches(), 3, "a Flux Kustomization edited: patched");
+    s.set("/ws/clusters/sync.yaml", &SYNC.replace("  prune: true\n", "  prune: true\n  targetNamespace: apps\n"));
+    assert_eq!(s.patches(), 0, "a Flux Kustomization given a targetNamespace: rebuilt");
     s.set("/ws/clusters/sync.yaml", SYNC);
     s.set("/ws/sources.yaml", &SOURCES.replace("name: app", "name: ap"));
     assert_eq!(s.patches(), 0, "a source a Flux Kustomization applies from was renamed: rebuilt");
@@ -239,6 +270,42 @@ fn moved_documents_are_patched_layout_changes_rebuilt() {
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: other\nresources:\n  - releases.yaml\n",
     );
     assert_eq!(s.patches(), 0, "a kustomization edited: rebuilt");
+}
+
+/// Typing a Flux Kustomization between two others of a file, then erasing
+/// it: its path passes through `.` (the whole repository), `./apps` and
+/// directories that do not exist, its source through names that are not
+/// this repository, its dependsOn through names that do not resolve; the
+/// Kustomization after it moves to a new index and back. The files each
+/// one applies (which decide the substitution variables of those files)
+/// and where they come from must equal a fresh build at every step, and
+/// every step is a patch.
+#[test]
+fn typing_a_flux_kustomization_patches_the_model() {
+    let mut s = start();
+    s.set(
+        "/ws/infra/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cm.yaml\n",
+    );
+    s.set(
+        "/ws/infra/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: infra\ndata:\n  a: ${VAR}\n",
+    );
+    s.set("/ws/infra/unused.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: unused\n  namespace: infra\n");
+    let head = format!("{SYNC}{}", flux_ks("infra", "./infra", "flux-system", &[]));
+    // typed on an empty line of its own, as after pressing Enter
+    let tail = format!("\n{}", flux_ks("last", "./apps", "flux-system", &["infra"]));
+    s.set("/ws/clusters/sync.yaml", &format!("{head}{tail}"));
+    let model = s.ws.ref_model();
+    let infra = model.applied_by.get(std::path::Path::new("/ws/infra/cm.yaml")).cloned().unwrap_or_default();
+    assert_eq!(infra, vec![(PathBuf::from("/ws/clusters/sync.yaml"), 1)], "cm.yaml is applied by `infra`");
+    assert!(!model.applied_by.contains_key(std::path::Path::new("/ws/infra/unused.yaml")), "not in the kustomization");
+    let before = s.patches();
+    let changed = s.changed;
+    let typed = flux_ks("typed", "./apps/../infra", "flux-system", &["last", "infra"]);
+    s.type_and_erase("/ws/clusters/sync.yaml", &head, &tail, &typed);
+    assert!(s.changed - changed > 50, "{} summary changes", s.changed - changed);
+    assert_eq!(s.patches() - before, s.changed - changed, "every summary change patched");
 }
 
 /// Random edits of a file of releases, policies and marked deployments:
@@ -274,6 +341,18 @@ fn random_edits_match_a_fresh_build() {
             2 => {
                 let deps: Vec<&str> = (0..next(3)).map(|_| names[next(names.len())]).collect();
                 docs.insert(at, release(name, &deps));
+            }
+            3 if next(3) == 0 => {
+                // a Flux Kustomization applying from this repository or not,
+                // sometimes into a namespace (rebuilt)
+                let path = ["./apps", "./", "./clusters", "./nope"][next(4)];
+                let source = ["flux-system", "app"][next(2)];
+                let deps: Vec<&str> = (0..next(2)).map(|_| names[next(names.len())]).collect();
+                let mut doc = flux_ks(name, path, source, &deps);
+                if next(4) == 0 {
+                    doc = doc.replace("  prune: true\n", "  prune: true\n  targetNamespace: apps\n");
+                }
+                docs.insert(at, doc);
             }
             3 => {
                 let doc = match next(3) {

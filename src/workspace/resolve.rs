@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::namespaces::{GitInfo, Layout, git_info, normalize, normalize_url};
-use super::refs::{NsRule, RefInfo, controller_of, edit_distance, is_templated};
+use super::refs::{Applier, NsRule, RefInfo, controller_of, edit_distance, is_templated};
 use super::{FileData, ObjectClass};
 use crate::text::TextRange;
 
@@ -135,8 +135,9 @@ pub struct RefModel {
     pub no_cross_ns: HashSet<String>,
     /// (kind, name) of every source whose targets decide where a Flux
     /// Kustomization's files are (applier sources, artifact generator
-    /// sources): a change to such a target needs a rebuild.
-    applier_sources: HashSet<(String, String)>,
+    /// sources), with how many refer to it: a change to such a target
+    /// needs a rebuild.
+    applier_sources: HashMap<(String, String), usize>,
     /// Slots of targets removed by a patch, reused first.
     free: Vec<TargetId>,
     pub git: Vec<GitInfo>,
@@ -202,6 +203,9 @@ pub struct Plan {
     new_objs: Vec<usize>,
     names: HashSet<String>,
     kinds: HashSet<String>,
+    /// The run's Flux Kustomizations (indices in `refs.appliers`).
+    oapps: std::ops::Range<usize>,
+    napps: std::ops::Range<usize>,
 }
 
 /// The items of `v` (in document order) whose document is in `[lo, hi)`.
@@ -402,10 +406,13 @@ impl RefModel {
     /// the references elsewhere that looked up one of the changed names (or
     /// found nothing, for suggestions) are resolved again. None when the
     /// change can move what the model derives from the layout:
-    /// kustomizations, Flux Kustomizations, produced objects, sources of
-    /// appliers, bootstrap names, `--no-cross-namespace-refs`, or what
-    /// later documents produce. Cheap (no clone of a shared model is made
-    /// for a change it cannot absorb); [`RefModel::apply`] carries it out.
+    /// kustomizations, Flux Kustomizations with a `targetNamespace` (it
+    /// gives the files they apply a namespace), produced objects, sources
+    /// of appliers, bootstrap names, `--no-cross-namespace-refs`, or what
+    /// later documents produce. Other Flux Kustomizations in the run are
+    /// patched: only the files they apply (before and after) change hands.
+    /// Cheap (no clone of a shared model is made for a change it cannot
+    /// absorb); [`RefModel::apply`] carries it out.
     pub fn plan(&self, old: &FileData, new: &FileData) -> Option<Plan> {
         let path = &new.path;
         let (od, nd) = (&old.syntax.docs, &new.syntax.docs);
@@ -430,11 +437,13 @@ impl RefModel {
             .count();
         let (oe, ne) = (od.len() - s, nd.len() - s);
         // (a file's items are in document order)
-        for (sum, hi) in [(os, oe), (ns, ne)] {
+        let apps = |sum: &super::FileSummary, hi: usize| run_of(&sum.refs.appliers, |a| a.object, k, hi);
+        let (oapps, napps) = (apps(os, oe), apps(ns, ne));
+        for (sum, hi, run) in [(os, oe, &oapps), (ns, ne, &napps)] {
             let r = &sum.refs;
             // a GitRepository in the run is fine: its URL only matters as an
             // applier's source, and those names are checked below
-            if !run_of(&r.appliers, |a| a.object, k, hi).is_empty()
+            if r.appliers[run.clone()].iter().any(|a| a.target_namespace.is_some())
                 || !run_of(&r.produced, |a| a.object, k, hi).is_empty()
                 || sum.objects[k..hi].iter().any(|o| o.kind_str() == "ArtifactGenerator")
             {
@@ -478,18 +487,25 @@ impl RefModel {
             .map(|&t| (self.targets[t].kind.as_str(), self.targets[t].name.as_str()))
             .chain(new_objs.iter().map(|&i| (ns.objects[i].kind_str(), ns.objects[i].name_str())))
         {
-            if name == "flux-system" || self.applier_sources.contains(&(kind.to_string(), name.to_string())) {
+            if name == "flux-system" || self.applier_sources.contains_key(&(kind.to_string(), name.to_string())) {
                 return None;
             }
             names.insert(name.to_string());
             kinds.insert(kind.to_string());
         }
-        Some(Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds })
+        Some(Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds, oapps, napps })
     }
 
     /// Carries a [`RefModel::plan`] out, with `new` already in `files`.
-    pub fn apply(&mut self, files: &HashMap<PathBuf, Arc<FileData>>, old: &FileData, new: &FileData, plan: Plan) {
-        let Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds } = plan;
+    pub fn apply(
+        &mut self,
+        files: &HashMap<PathBuf, Arc<FileData>>,
+        roots: &[PathBuf],
+        old: &FileData,
+        new: &FileData,
+        plan: Plan,
+    ) {
+        let Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds, oapps, napps } = plan;
         let path = &new.path;
         let (os, ns) = (&old.summary, &new.summary);
         let mut deps = false;
@@ -523,6 +539,10 @@ impl RefModel {
                 patch,
             };
             self.push_target(target);
+        }
+        // (after the targets: a new Flux Kustomization's source may be one)
+        if !oapps.is_empty() || !napps.is_empty() {
+            self.patch_appliers(files, roots, old, new, oapps, napps);
         }
         // the run's references and markers, resolved again
         let mut res = self.resolutions.remove(path).unwrap_or_default();
@@ -695,6 +715,18 @@ impl RefModel {
             .collect();
         cycles.sort();
         let _ = writeln!(out, "cycles {cycles:#?}\nchart_env {}", self.chart_env);
+        let mut applied: Vec<_> = self.applied_by.iter().collect();
+        applied.sort();
+        let mut dirs: Vec<_> = self.applier_dirs.iter().collect();
+        dirs.sort_by(|a, b| a.0.cmp(b.0));
+        let mut file_ns: Vec<_> = self.file_ns.iter().collect();
+        file_ns.sort();
+        let mut sources: Vec<_> = self.applier_sources.iter().collect();
+        sources.sort();
+        let _ = writeln!(
+            out,
+            "applied_by {applied:#?}\napplier_dirs {dirs:#?}\nfile_ns {file_ns:#?}\napplier_sources {sources:?}"
+        );
         out
     }
 
@@ -834,6 +866,63 @@ impl RefModel {
         false
     }
 
+    /// The (kind, name) of a Flux Kustomization's source.
+    fn applier_source(f: &FileData, a: &Applier) -> Option<(String, String)> {
+        let r = &f.summary.refs.refs[a.source_ref?];
+        Some((r.target_kind()?.to_string(), r.name.value.to_string()))
+    }
+
+    fn count_source(&mut self, key: (String, String), add: bool) {
+        if add {
+            *self.applier_sources.entry(key).or_default() += 1;
+        } else if let Some(n) = self.applier_sources.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.applier_sources.remove(&key);
+            }
+        }
+    }
+
+    /// Where the files of a file's Flux Kustomization come from.
+    fn applier_dir(
+        &self,
+        p: &Path,
+        f: &FileData,
+        a: &Applier,
+        files: &HashMap<PathBuf, Arc<FileData>>,
+        roots: &[PathBuf],
+    ) -> ApplierDir {
+        let own = match a.source_ref {
+            // a Kustomization without a sourceRef (a patch): unknown
+            None => a.from_instance,
+            Some(ri) => {
+                let r = &f.summary.refs.refs[ri];
+                let ns = r.namespace.as_ref().map(|n| n.value.to_string()).or_else(|| self.object_ns(f, a.object));
+                match r.target_kind() {
+                    Some(kind) => self.is_own_repo(kind, &r.name.value, ns.as_deref(), files),
+                    None => false,
+                }
+            }
+        };
+        let artifact = match a.source_ref.map(|ri| &f.summary.refs.refs[ri]) {
+            Some(r) if !own && r.target_kind() == Some("ExternalArtifact") => {
+                let ns = r.namespace.as_ref().map(|n| n.value.to_string()).or_else(|| self.object_ns(f, a.object));
+                let rel = a.path.as_ref().map(|s| s.value.as_str()).unwrap_or("./");
+                self.artifact_dir(p, &r.name.value, ns.as_deref(), rel, files, roots)
+            }
+            _ => None,
+        };
+        if let Some(d) = artifact {
+            ApplierDir::Found(d)
+        } else if !own || a.path.as_ref().is_some_and(|s| is_templated(&s.value)) {
+            ApplierDir::Unknown
+        } else {
+            let rel = a.path.as_ref().map(|s| s.value.as_str()).unwrap_or("./");
+            let rel = rel.trim_start_matches('/');
+            self.find_dir(p, rel, roots)
+        }
+    }
+
     fn compute_appliers(&mut self, paths: &[&PathBuf], files: &HashMap<PathBuf, Arc<FileData>>, roots: &[PathBuf]) {
         let mut tns_files: Vec<(PathBuf, String, String)> = Vec::new();
         for p in paths {
@@ -841,46 +930,14 @@ impl RefModel {
             for r in f.summary.refs.refs.iter().filter(|r| r.alias.is_some()) {
                 // an artifact generator's sources
                 if let Some(kind) = r.target_kind() {
-                    self.applier_sources.insert((kind.to_string(), r.name.value.to_string()));
+                    self.count_source((kind.to_string(), r.name.value.to_string()), true);
                 }
             }
             for (ai, a) in f.summary.refs.appliers.iter().enumerate() {
-                if let Some(r) = a.source_ref.map(|ri| &f.summary.refs.refs[ri])
-                    && let Some(kind) = r.target_kind()
-                {
-                    self.applier_sources.insert((kind.to_string(), r.name.value.to_string()));
+                if let Some(key) = Self::applier_source(f, a) {
+                    self.count_source(key, true);
                 }
-                let own = match a.source_ref {
-                    // a Kustomization without a sourceRef (a patch): unknown
-                    None => a.from_instance,
-                    Some(ri) => {
-                        let r = &f.summary.refs.refs[ri];
-                        let ns =
-                            r.namespace.as_ref().map(|n| n.value.to_string()).or_else(|| self.object_ns(f, a.object));
-                        match r.target_kind() {
-                            Some(kind) => self.is_own_repo(kind, &r.name.value, ns.as_deref(), files),
-                            None => false,
-                        }
-                    }
-                };
-                let artifact = match a.source_ref.map(|ri| &f.summary.refs.refs[ri]) {
-                    Some(r) if !own && r.target_kind() == Some("ExternalArtifact") => {
-                        let ns =
-                            r.namespace.as_ref().map(|n| n.value.to_string()).or_else(|| self.object_ns(f, a.object));
-                        let rel = a.path.as_ref().map(|s| s.value.as_str()).unwrap_or("./");
-                        self.artifact_dir(p, &r.name.value, ns.as_deref(), rel, files, roots)
-                    }
-                    _ => None,
-                };
-                let dir = if let Some(d) = artifact {
-                    ApplierDir::Found(d)
-                } else if !own || a.path.as_ref().is_some_and(|s| is_templated(&s.value)) {
-                    ApplierDir::Unknown
-                } else {
-                    let rel = a.path.as_ref().map(|s| s.value.as_str()).unwrap_or("./");
-                    let rel = rel.trim_start_matches('/');
-                    self.find_dir(p, rel, roots)
-                };
+                let dir = self.applier_dir(p, f, a, files, roots);
                 if let ApplierDir::Found(d) = &dir {
                     let kname = f.summary.objects[a.object].name_str().to_string();
                     for af in self.layout.applied_files(d) {
@@ -903,6 +960,77 @@ impl RefModel {
                 let (ns, k) = v[0].clone();
                 self.file_ns.entry(f).or_insert((ns, format!("`targetNamespace` of Kustomization {k}")));
             }
+        }
+    }
+
+    /// The Flux Kustomizations `[oapps)` of a file became `[napps)` (none
+    /// with a `targetNamespace`): the files they applied lose them, the
+    /// files they apply now gain them, and the file's later ones move to
+    /// their new indices. Only `applied_by` and `applier_dirs` follow: the
+    /// namespaces of files do not depend on these.
+    fn patch_appliers(
+        &mut self,
+        files: &HashMap<PathBuf, Arc<FileData>>,
+        roots: &[PathBuf],
+        old: &FileData,
+        new: &FileData,
+        oapps: std::ops::Range<usize>,
+        napps: std::ops::Range<usize>,
+    ) {
+        let path = &new.path;
+        for ai in oapps.clone() {
+            if let Some(key) = Self::applier_source(old, &old.summary.refs.appliers[ai]) {
+                self.count_source(key, false);
+            }
+            if let Some(ApplierDir::Found(d)) = self.applier_dirs.remove(&(path.clone(), ai)) {
+                let site = (path.clone(), ai);
+                for af in self.layout.applied_files(&d) {
+                    if let Some(v) = self.applied_by.get_mut(&af) {
+                        v.retain(|x| *x != site);
+                        if v.is_empty() {
+                            self.applied_by.remove(&af);
+                        }
+                    }
+                }
+            }
+        }
+        if oapps.end != napps.end {
+            // the later ones move, the farthest first so that no two share an index
+            let mut later: Vec<usize> = (oapps.end..old.summary.refs.appliers.len()).collect();
+            if napps.end > oapps.end {
+                later.reverse();
+            }
+            for ai in later {
+                let to = ai - oapps.end + napps.end;
+                let Some(dir) = self.applier_dirs.remove(&(path.clone(), ai)) else { continue };
+                if let ApplierDir::Found(d) = &dir {
+                    for af in self.layout.applied_files(d) {
+                        for x in self.applied_by.get_mut(&af).into_iter().flatten() {
+                            if x.1 == ai && x.0 == *path {
+                                x.1 = to;
+                            }
+                        }
+                    }
+                }
+                self.applier_dirs.insert((path.clone(), to), dir);
+            }
+        }
+        for ai in napps {
+            let a = &new.summary.refs.appliers[ai];
+            if let Some(key) = Self::applier_source(new, a) {
+                self.count_source(key, true);
+            }
+            let dir = self.applier_dir(path, new, a, files, roots);
+            if let ApplierDir::Found(d) = &dir {
+                let site = (path.clone(), ai);
+                for af in self.layout.applied_files(d) {
+                    // in (file, index) order, as a build adds them
+                    let v = self.applied_by.entry(af).or_default();
+                    let at = v.partition_point(|x| *x < site);
+                    v.insert(at, site.clone());
+                }
+            }
+            self.applier_dirs.insert((path.clone(), ai), dir);
         }
     }
 
