@@ -239,6 +239,25 @@ fn renames_and_cycles_in_the_middle_of_a_file() {
     assert!(s.patches() - before >= 10, "{} patches", s.patches() - before);
 }
 
+/// A cycle across two directories is opened without an edit of either
+/// member: a namesake of one member is typed nearer to the other, which
+/// then depends on it instead. Only the re-resolved reference shows it.
+#[test]
+fn a_nearer_namesake_opens_a_cycle() {
+    let mut s = Script::new(&[
+        ("/ws/sources.yaml", SOURCES.to_string()),
+        ("/ws/p/a.yaml", release("a", &["b"])),
+        ("/ws/q/b.yaml", release("b", &["a"])),
+        ("/ws/p/other.yaml", release("o", &[])),
+    ]);
+    let cycles = |s: &Script| s.ws.ref_model().cycles_of(std::path::Path::new("/ws/p/a.yaml")).map(|c| c.len());
+    assert_eq!(cycles(&s), Some(1), "a → b → a");
+    let before = s.patches();
+    s.type_at_end("/ws/p/other.yaml", &release("o", &[]), &release("b", &[]));
+    assert_eq!(cycles(&s), None, "a now depends on the b next to it");
+    assert!(s.patches() > before, "patched");
+}
+
 /// A document inserted in the middle of a file and removed again is
 /// patched (the later documents and references move to their new
 /// indices); changes that move what the model derives from the layout are

@@ -126,6 +126,12 @@ pub struct RefModel {
     resolutions: HashMap<PathBuf, Vec<Resolution>>,
     marker_res: HashMap<PathBuf, Vec<Resolution>>,
     refs_to: HashMap<TargetId, Vec<Site>>,
+    /// name → the files whose references or markers look it up, with how
+    /// many: a changed name is looked up again in those files only.
+    name_users: HashMap<String, HashMap<PathBuf, usize>>,
+    /// file → how many of its references and markers found nothing (their
+    /// suggestion follows the names of the kind they look for).
+    unresolved_in: HashMap<PathBuf, usize>,
     /// (file, ref index) of a dependsOn in a cycle → the cycle as text.
     cycles: HashMap<PathBuf, HashMap<usize, String>>,
     /// How many times [`RefModel::apply`] brought it up to date since it
@@ -233,6 +239,18 @@ fn insert_ordered(targets: &[Target], v: &mut Vec<TargetId>, id: TargetId) {
     }
     let at = v.partition_point(|&x| order(targets, x) < key);
     v.insert(at, id);
+}
+
+/// Adds one to (or takes one from) a count, dropping it at zero.
+fn count<K: Eq + std::hash::Hash>(m: &mut HashMap<K, usize>, key: K, add: bool) {
+    if add {
+        *m.entry(key).or_default() += 1;
+    } else if let Some(n) = m.get_mut(&key) {
+        *n -= 1;
+        if *n == 0 {
+            m.remove(&key);
+        }
+    }
 }
 
 fn common_prefix(a: &Path, b: &Path) -> usize {
@@ -508,7 +526,9 @@ impl RefModel {
         let Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds, oapps, napps } = plan;
         let path = &new.path;
         let (os, ns) = (&old.summary, &new.summary);
-        let mut deps = false;
+        // dependsOn entries changed; one of them was in a cycle; the edges added
+        let (mut deps, mut cycle_cut) = (false, false);
+        let mut added: Vec<(TargetId, TargetId)> = Vec::new();
         for t in old_ids {
             self.remove_target(t);
         }
@@ -548,6 +568,8 @@ impl RefModel {
         let mut res = self.resolutions.remove(path).unwrap_or_default();
         for i in orefs.clone() {
             deps |= os.refs.refs[i].spec().depends_on;
+            cycle_cut |= self.cycles.get(path).is_some_and(|c| c.contains_key(&i));
+            self.note_lookup(path, &os.refs.refs[i].name.value, res.get(i), false);
             if let Some(r) = res.get(i) {
                 self.remove_sites(&r.clone(), &Site::Ref(path.clone(), i));
             }
@@ -565,14 +587,17 @@ impl RefModel {
         res.splice(orefs.start.min(res.len())..tail, fresh);
         for i in nrefs.clone() {
             deps |= ns.refs.refs[i].spec().depends_on;
+            self.dep_edges(path, &ns.refs.refs[i], &res[i], &mut added);
             let r = res[i].clone();
             self.add_sites(&r, &Site::Ref(path.clone(), i));
+            self.note_lookup(path, &ns.refs.refs[i].name.value, Some(&r), true);
         }
         if !res.is_empty() {
             self.resolutions.insert(path.clone(), res);
         }
         let mut mres = self.marker_res.remove(path).unwrap_or_default();
         for i in omarks.clone() {
+            self.note_lookup(path, &os.refs.markers[i].name, mres.get(i), false);
             if let Some(r) = mres.get(i) {
                 self.remove_sites(&r.clone(), &Site::Marker(path.clone(), i));
             }
@@ -584,6 +609,7 @@ impl RefModel {
         for i in nmarks.clone() {
             let r = mres[i].clone();
             self.add_sites(&r, &Site::Marker(path.clone(), i));
+            self.note_lookup(path, &ns.refs.markers[i].name, Some(&r), true);
         }
         if !mres.is_empty() {
             self.marker_res.insert(path.clone(), mres);
@@ -595,7 +621,17 @@ impl RefModel {
             let unresolved = |rs: Option<&Vec<Resolution>>, i: usize| {
                 rs.and_then(|v| v.get(i)).is_some_and(|x| matches!(x.status, Status::Unresolved { .. }))
             };
-            for (p, f) in files {
+            // only the files that look one of the names up, or found nothing somewhere
+            let mut cands: Vec<&PathBuf> = names
+                .iter()
+                .filter_map(|n| self.name_users.get(n.as_str()))
+                .flat_map(|m| m.keys())
+                .chain(self.unresolved_in.keys())
+                .collect();
+            cands.sort_unstable();
+            cands.dedup();
+            for p in cands {
+                let Some(f) = files.get(p) else { continue };
                 let own = p == path;
                 // one lookup of the file's resolutions, not one per reference
                 let (rs, ms) = (self.resolutions.get(p), self.marker_res.get(p));
@@ -630,6 +666,8 @@ impl RefModel {
                     self.remove_sites(&prev, &site);
                     let r = self.resolve_marker(f, i);
                     self.add_sites(&r, &site);
+                    self.note_status(&p, Some(&prev), false);
+                    self.note_status(&p, Some(&r), true);
                     if let Some(slot) = self.marker_res.get_mut(&p).and_then(|v| v.get_mut(i)) {
                         *slot = r;
                     }
@@ -637,16 +675,23 @@ impl RefModel {
                     let site = Site::Ref(p.clone(), i);
                     let Some(prev) = self.resolution(&p, i).cloned() else { continue };
                     deps |= f.summary.refs.refs[i].spec().depends_on;
+                    cycle_cut |= self.cycles.get(&p).is_some_and(|c| c.contains_key(&i));
                     self.remove_sites(&prev, &site);
                     let r = self.resolve(f, &f.summary.refs.refs[i]);
+                    self.dep_edges(&p, &f.summary.refs.refs[i], &r, &mut added);
                     self.add_sites(&r, &site);
+                    self.note_status(&p, Some(&prev), false);
+                    self.note_status(&p, Some(&r), true);
                     if let Some(slot) = self.resolutions.get_mut(&p).and_then(|v| v.get_mut(i)) {
                         *slot = r;
                     }
                 }
             }
         }
-        if deps {
+        // the cycles are found again only when one may have opened (an edge
+        // of one went) or closed (an edge added whose end leads back to its
+        // start); else they are as they were, moved with their references
+        if deps && (cycle_cut || added.iter().any(|&(from, to)| self.depends_on_path(files, to, from))) {
             self.find_cycles(files);
         }
         self.chart_env = self.chart_env.wrapping_sub(self.chart_env_of(old)).wrapping_add(self.chart_env_of(new));
@@ -723,10 +768,23 @@ impl RefModel {
         file_ns.sort();
         let mut sources: Vec<_> = self.applier_sources.iter().collect();
         sources.sort();
+        let mut users: Vec<(&String, Vec<_>)> = self
+            .name_users
+            .iter()
+            .map(|(n, m)| {
+                let mut v: Vec<_> = m.iter().collect();
+                v.sort();
+                (n, v)
+            })
+            .collect();
+        users.sort();
+        let mut unresolved: Vec<_> = self.unresolved_in.iter().collect();
+        unresolved.sort();
         let _ = writeln!(
             out,
             "applied_by {applied:#?}\napplier_dirs {dirs:#?}\nfile_ns {file_ns:#?}\napplier_sources {sources:?}"
         );
+        let _ = writeln!(out, "name_users {users:?}\nunresolved_in {unresolved:?}");
         out
     }
 
@@ -873,13 +931,30 @@ impl RefModel {
     }
 
     fn count_source(&mut self, key: (String, String), add: bool) {
-        if add {
-            *self.applier_sources.entry(key).or_default() += 1;
-        } else if let Some(n) = self.applier_sources.get_mut(&key) {
-            *n -= 1;
-            if *n == 0 {
-                self.applier_sources.remove(&key);
+        count(&mut self.applier_sources, key, add);
+    }
+
+    /// Counts (or uncounts) a reference or marker of `path` looking `name`
+    /// up, and its resolution.
+    fn note_lookup(&mut self, path: &Path, name: &str, res: Option<&Resolution>, add: bool) {
+        match self.name_users.get_mut(name) {
+            Some(m) => {
+                count(m, path.to_path_buf(), add);
+                if m.is_empty() {
+                    self.name_users.remove(name);
+                }
             }
+            None if add => {
+                self.name_users.insert(name.to_string(), HashMap::from([(path.to_path_buf(), 1)]));
+            }
+            None => {}
+        }
+        self.note_status(path, res, add);
+    }
+
+    fn note_status(&mut self, path: &Path, res: Option<&Resolution>, add: bool) {
+        if res.is_some_and(|r| matches!(r.status, Status::Unresolved { .. })) {
+            count(&mut self.unresolved_in, path.to_path_buf(), add);
         }
     }
 
@@ -1150,15 +1225,17 @@ impl RefModel {
             for (i, r) in f.summary.refs.refs.iter().enumerate() {
                 let res = self.resolve(f, r);
                 self.add_sites(&res, &Site::Ref((*p).clone(), i));
+                self.note_lookup(p, &r.name.value, Some(&res), true);
                 resolutions.push(res);
             }
             if !resolutions.is_empty() {
                 self.resolutions.insert((*p).clone(), resolutions);
             }
             let mut markers = Vec::new();
-            for i in 0..f.summary.refs.markers.len() {
+            for (i, mk) in f.summary.refs.markers.iter().enumerate() {
                 let res = self.resolve_marker(f, i);
                 self.add_sites(&res, &Site::Marker((*p).clone(), i));
+                self.note_lookup(p, &mk.name, Some(&res), true);
                 markers.push(res);
             }
             if !markers.is_empty() {
@@ -1310,6 +1387,46 @@ impl RefModel {
     /// Every place referring to a target.
     pub fn sites_of(&self, t: TargetId) -> &[Site] {
         self.refs_to.get(&t).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The dependency edges a resolved dependsOn entry of `path` makes, as
+    /// [`RefModel::find_cycles`] counts them: from a whole object to whole
+    /// objects.
+    fn dep_edges(&self, path: &Path, r: &RefInfo, res: &Resolution, out: &mut Vec<(TargetId, TargetId)>) {
+        if !r.spec().depends_on || res.status != Status::Ok {
+            return;
+        }
+        let Some(from) = self.target_of(path, r.object).filter(|&t| !self.targets[t].patch) else { return };
+        for &t in &res.targets {
+            if matches!(self.targets[t].origin, Origin::Object { .. }) && !self.targets[t].patch {
+                out.push((from, t));
+            }
+        }
+    }
+
+    /// Does `from` depend on `to`, directly or not? A search from `from`
+    /// through the dependsOn entries of each object reached (found by
+    /// their object index in their file): as long as what depends on it.
+    fn depends_on_path(&self, files: &HashMap<PathBuf, Arc<FileData>>, from: TargetId, to: TargetId) -> bool {
+        let mut seen = HashSet::from([from]);
+        let mut stack = vec![from];
+        let mut next = Vec::new();
+        while let Some(t) = stack.pop() {
+            if t == to {
+                return true;
+            }
+            let Origin::Object { path, object } = &self.targets[t].origin else { continue };
+            let (Some(f), rs) = (files.get(path), self.resolutions_of(path)) else { continue };
+            let refs = &f.summary.refs.refs;
+            for ri in run_of(refs, |r| r.object, *object, object + 1) {
+                if let Some(res) = rs.get(ri) {
+                    next.clear();
+                    self.dep_edges(path, &refs[ri], res, &mut next);
+                    stack.extend(next.iter().map(|e| e.1).filter(|&x| seen.insert(x)));
+                }
+            }
+        }
+        false
     }
 
     fn find_cycles(&mut self, files: &HashMap<PathBuf, Arc<FileData>>) {
