@@ -921,6 +921,13 @@ fn main() {
         std::fs::write(&path, &text).unwrap();
         file_cases.push((format!("{n} objects"), dir, path, text, false));
     }
+    // a small file of a large workspace: what the other files see of it
+    // changes with most keystrokes (the typed object's name, its references)
+    for (n, ws) in [(1000, &ws1k), (10000, &ws10k)] {
+        let path = ws.join("clusters/c-2/sync.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        file_cases.push((format!("a file of the {n}-file workspace"), ws.clone(), path, text, true));
+    }
     let mut results: Vec<(String, usize, FileFig, FileFig)> = Vec::new();
     for (name, root, path, text, full) in &file_cases {
         if !selected(name) {

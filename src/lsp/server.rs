@@ -165,7 +165,7 @@ impl Server {
         let ws = lock(&self.state).ws.clone();
         self.publish(ws.clone(), vec![path.clone()], None).await;
         if summary_changed {
-            let others: Vec<PathBuf> = ws.files().map(|f| f.path.clone()).filter(|p| *p != path).collect();
+            drop(ws);
             let client = self.client.clone();
             let state = self.state.clone();
             let generation = self.generation.clone();
@@ -175,7 +175,10 @@ impl Server {
                 if generation.load(Ordering::SeqCst) != gen_now {
                     return;
                 }
+                // the list of the other files is made here, once a burst is
+                // over, not on each keystroke (10,000 paths copied)
                 let ws = lock(&state).ws.clone();
+                let others: Vec<PathBuf> = ws.files().map(|f| f.path.clone()).filter(|p| *p != path).collect();
                 publish_paths(&client, &state, &generation, ws, others, Some(gen_now)).await;
             });
         }
