@@ -36,7 +36,7 @@ fn name_loc(a: &Analysis, model: &RefModel, t: TargetId) -> Option<Location> {
 /// The file a kustomization path or a Flux `spec.path` leads to: the file
 /// itself, or the directory's kustomization file.
 fn path_target(model: &RefModel, abs: &Path) -> Option<PathBuf> {
-    if model.layout.files.contains(abs) || abs.is_file() {
+    if model.layout.has_file(abs) || abs.is_file() {
         return Some(abs.to_path_buf());
     }
     if let Some(k) = model.layout.kfile_of_dir.get(abs) {

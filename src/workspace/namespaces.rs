@@ -38,10 +38,9 @@ pub fn is_remote(p: &str) -> bool {
 
 #[derive(Clone, Debug, Default)]
 pub struct Layout {
-    pub files: HashSet<PathBuf>,
-    /// The same files in path order: the files below a directory are a run
-    /// of it (paths compare by component).
-    sorted: Vec<PathBuf>,
+    /// The workspace's files in path order: the files below a directory
+    /// are a run of it (paths compare by component).
+    pub files: Vec<PathBuf>,
     /// Every directory holding a workspace file (and their ancestors).
     pub dirs: HashSet<PathBuf>,
     /// directory → its kustomization file.
@@ -61,7 +60,7 @@ impl Layout {
     pub fn build(files: &HashMap<PathBuf, Arc<FileData>>) -> Layout {
         let mut l = Layout::default();
         for p in files.keys() {
-            l.files.insert(p.clone());
+            l.files.push(p.clone());
             let mut d = p.parent();
             while let Some(dir) = d {
                 if !l.dirs.insert(dir.to_path_buf()) {
@@ -75,8 +74,7 @@ impl Layout {
                 l.kfile_of_dir.insert(dir.to_path_buf(), p.clone());
             }
         }
-        l.sorted = l.files.iter().cloned().collect();
-        l.sorted.sort_unstable();
+        l.files.sort_unstable();
         for (p, f) in files {
             let Some(k) = &f.summary.refs.kustomize else { continue };
             let dir = p.parent().unwrap_or(Path::new("/"));
@@ -88,7 +86,7 @@ impl Layout {
                 let target = normalize(&dir.join(&pr.value));
                 match pr.role {
                     PathRole::Resource | PathRole::Component => {
-                        if l.files.contains(&target) {
+                        if l.has_file(&target) {
                             inc.push(target);
                         } else if let Some(kf) = l.kfile_of_dir.get(&target) {
                             inc.push(kf.clone());
@@ -158,11 +156,16 @@ impl Layout {
 
     /// True when `p` is a workspace file or directory, or exists on disk.
     pub fn exists(&self, p: &Path) -> bool {
-        self.files.contains(p) || self.dirs.contains(p) || p.exists()
+        self.has_file(p) || self.dirs.contains(p) || p.exists()
     }
 
     pub fn is_dir(&self, p: &Path) -> bool {
         self.dirs.contains(p) || p.is_dir()
+    }
+
+    /// Is this a file of the workspace?
+    pub fn has_file(&self, p: &Path) -> bool {
+        self.files.binary_search_by(|f| f.as_path().cmp(p)).is_ok()
     }
 
     /// Every file a kustomize build of `dir` reads objects from: through its
@@ -177,8 +180,8 @@ impl Layout {
         }
         // the run of files below `dir` (a search, not a scan: a build asks
         // this for every Flux Kustomization)
-        let from = self.sorted.partition_point(|f| f.as_path() < dir);
-        for f in self.sorted[from..].iter().take_while(|f| f.starts_with(dir)) {
+        let from = self.files.partition_point(|f| f.as_path() < dir);
+        for f in self.files[from..].iter().take_while(|f| f.starts_with(dir)) {
             // the nearest kustomization between the file and `dir`
             let mut nearest = None;
             let mut d = f.parent();

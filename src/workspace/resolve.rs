@@ -127,8 +127,9 @@ pub struct RefModel {
     marker_res: HashMap<PathBuf, Vec<Resolution>>,
     refs_to: HashMap<TargetId, Vec<Site>>,
     /// name → the files whose references or markers look it up, with how
-    /// many: a changed name is looked up again in those files only.
-    name_users: HashMap<String, HashMap<PathBuf, usize>>,
+    /// many (in path order; a list, lighter than a map for the many names
+    /// one file uses): a changed name is looked up again in those files only.
+    name_users: HashMap<String, Vec<(PathBuf, usize)>>,
     /// file → how many of its references and markers found nothing (their
     /// suggestion follows the names of the kind they look for).
     unresolved_in: HashMap<PathBuf, usize>,
@@ -625,7 +626,7 @@ impl RefModel {
             let mut cands: Vec<&PathBuf> = names
                 .iter()
                 .filter_map(|n| self.name_users.get(n.as_str()))
-                .flat_map(|m| m.keys())
+                .flat_map(|v| v.iter().map(|x| &x.0))
                 .chain(self.unresolved_in.keys())
                 .collect();
             cands.sort_unstable();
@@ -768,15 +769,7 @@ impl RefModel {
         file_ns.sort();
         let mut sources: Vec<_> = self.applier_sources.iter().collect();
         sources.sort();
-        let mut users: Vec<(&String, Vec<_>)> = self
-            .name_users
-            .iter()
-            .map(|(n, m)| {
-                let mut v: Vec<_> = m.iter().collect();
-                v.sort();
-                (n, v)
-            })
-            .collect();
+        let mut users: Vec<_> = self.name_users.iter().collect();
         users.sort();
         let mut unresolved: Vec<_> = self.unresolved_in.iter().collect();
         unresolved.sort();
@@ -938,14 +931,22 @@ impl RefModel {
     /// up, and its resolution.
     fn note_lookup(&mut self, path: &Path, name: &str, res: Option<&Resolution>, add: bool) {
         match self.name_users.get_mut(name) {
-            Some(m) => {
-                count(m, path.to_path_buf(), add);
-                if m.is_empty() {
-                    self.name_users.remove(name);
+            Some(v) => match v.binary_search_by(|x| x.0.as_path().cmp(path)) {
+                Ok(i) if add => v[i].1 += 1,
+                Ok(i) => {
+                    v[i].1 -= 1;
+                    if v[i].1 == 0 {
+                        v.remove(i);
+                        if v.is_empty() {
+                            self.name_users.remove(name);
+                        }
+                    }
                 }
-            }
+                Err(i) if add => v.insert(i, (path.to_path_buf(), 1)),
+                Err(_) => {}
+            },
             None if add => {
-                self.name_users.insert(name.to_string(), HashMap::from([(path.to_path_buf(), 1)]));
+                self.name_users.insert(name.to_string(), vec![(path.to_path_buf(), 1)]);
             }
             None => {}
         }
