@@ -4,14 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use super::completion::{CompletionItem, CompletionKind};
+use super::completion::{CompletionItem, CompletionKind, CompletionList, MAX_ITEMS};
 use super::hover::Hover;
 use super::{Diagnostic, Edit, Fix, Related, Severity};
 use crate::syntax::{NodeKind, PathSeg};
 use crate::text::TextRange;
 use crate::workspace::namespaces::{is_remote, normalize};
 use crate::workspace::refs::{FIELDS, PathRole, RefInfo, edit_distance, fields_of, is_templated};
-use crate::workspace::resolve::{ApplierDir, Origin, Resolution, Status, Target, is_core_kind, ref_at};
+use crate::workspace::resolve::{ApplierDir, Origin, Resolution, Status, Target, TargetId, is_core_kind, ref_at};
 use crate::workspace::{Analysis, FileData, ObjectClass, RefModel};
 
 pub const UNRESOLVED_REFERENCE: &str = "unresolved-reference";
@@ -506,7 +506,7 @@ fn match_field(kind: &str, path: &[PathSeg], scalar: bool) -> Option<usize> {
 
 /// Completion provider: names of existing objects of the right kind and
 /// namespace in a reference's `name`.
-pub fn reference_completion(a: &Analysis, file: &FileData, offset: usize) -> Option<Vec<CompletionItem>> {
+pub fn reference_completion(a: &Analysis, file: &FileData, offset: usize) -> Option<CompletionList> {
     let (fi, range, kind, ns, oi) = field_at(file, offset)?;
     let spec = &FIELDS[fi];
     let model = a.ref_model();
@@ -521,7 +521,7 @@ pub fn reference_completion(a: &Analysis, file: &FileData, offset: usize) -> Opt
         Some(k) => vec![k],
         None => spec.kinds.iter().map(|k| k.to_string()).collect(),
     };
-    let mut items = Vec::new();
+    let mut cands: Vec<(String, TargetId)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for k in &kinds {
         for &t in model.of_kind(k) {
@@ -529,9 +529,36 @@ pub fn reference_completion(a: &Analysis, file: &FileData, offset: usize) -> Opt
             if tg.patch || !(tg.ns.is_none() || ns.is_none() || tg.ns == ns) {
                 continue;
             }
-            if !seen.insert((tg.kind.clone(), tg.name.clone())) {
+            // an object does not depend on itself
+            if spec.depends_on
+                && matches!(&tg.origin, Origin::Object { path, object } if *object == oi && *path == file.path)
+            {
                 continue;
             }
+            if !seen.insert((tg.kind.as_str(), tg.name.as_str())) {
+                continue;
+            }
+            // objects near the referrer first
+            let near = tg
+                .path()
+                .map(|p| p.components().zip(file.path.components()).take_while(|(x, y)| x == y).count())
+                .unwrap_or(0);
+            cands.push((format!("{:03}{}", 999 - near.min(999), tg.name), t));
+        }
+    }
+    // more than can be sent: the names holding what is typed, nearest
+    // first, cut at the limit before their documentation is written
+    let incomplete = cands.len() > MAX_ITEMS;
+    if incomplete {
+        let typed = crate::ide::completion::typed_word(file, offset, Some(range));
+        cands.retain(|(_, t)| crate::ide::completion::holds_in_order(&model.targets[*t].name, typed));
+        cands.sort();
+        cands.truncate(MAX_ITEMS);
+    }
+    let items = cands
+        .into_iter()
+        .map(|(sort, t)| {
+            let tg = &model.targets[t];
             let mut it = CompletionItem::new(tg.name.clone(), CompletionKind::Reference);
             it.detail = Some(match (&tg.ns, tg.path()) {
                 (Some(n), Some(p)) => format!("{} in {n} ({})", tg.kind, display_path(a, p)),
@@ -540,16 +567,11 @@ pub fn reference_completion(a: &Analysis, file: &FileData, offset: usize) -> Opt
             });
             it.documentation = Some(target_summary(a, &model, tg));
             it.replace = Some(range);
-            // objects near the referrer first
-            let near = tg
-                .path()
-                .map(|p| p.components().zip(file.path.components()).take_while(|(x, y)| x == y).count())
-                .unwrap_or(0);
-            it.sort_text = Some(format!("{:03}{}", 999 - near.min(999), tg.name));
-            items.push(it);
-        }
-    }
-    Some(items)
+            it.sort_text = Some(sort);
+            it
+        })
+        .collect();
+    Some(CompletionList { items, incomplete })
 }
 
 /// Every code this feature reports.
@@ -891,5 +913,41 @@ mod tests {
         let labels: Vec<_> =
             crate::ide::completion::completions(&a, f.file(), f.offset()).into_iter().map(|i| i.label).collect();
         assert!(labels.contains(&"b".to_string()), "{labels:?}");
+    }
+
+    /// A `dependsOn` in a workspace of 300 Kustomizations: the editor gets
+    /// at most 200 names, nearest first, in a list marked incomplete; once
+    /// a few characters are typed, the names that hold them (in order).
+    #[test]
+    fn long_reference_lists_are_cut_and_marked_incomplete() {
+        let mut src = String::new();
+        for i in 0..300 {
+            src.push_str(&format!("# file: far/k-{i}.yaml\n{}", ks(&format!("k-{i}"), "")));
+        }
+        src.push_str("# file: near/k-near.yaml\n");
+        src.push_str(&ks("k-near", ""));
+        let at = |typed: &str| {
+            let f = Fixture::parse(&format!(
+                "{src}# file: near/app.yaml\n{}",
+                ks("app", &format!("  dependsOn:\n    - name: {typed}$0\n"))
+            ));
+            let a = f.ws.analysis();
+            crate::ide::completion::completion_list(&a, f.file(), f.offset())
+        };
+        let all = at("");
+        assert_eq!(all.items.len(), crate::ide::completion::MAX_ITEMS);
+        assert!(all.incomplete, "more names than sent");
+        assert_eq!(all.items[0].label, "k-near", "the nearest first (not `app` itself)");
+        assert!(!all.items.iter().any(|i| i.label == "app"), "an object does not depend on itself");
+        assert!(all.items.iter().all(|i| i.documentation.is_some()), "the items sent are documented");
+        let typed = at("k-29");
+        let labels: Vec<&str> = typed.items.iter().map(|i| i.label.as_str()).collect();
+        assert!(labels.contains(&"k-29") && labels.contains(&"k-299"), "{labels:?}");
+        assert!(labels.iter().all(|l| crate::ide::completion::holds_in_order(l, "k-29")), "{labels:?}");
+        assert!(labels.len() < 200 && typed.incomplete, "cut: the editor asks again when the word changes");
+        // a short list is whole
+        let few = Fixture::parse(&format!("{}---\n{}", ks("a", "  dependsOn:\n    - name: $0\n"), ks("b", "")));
+        let a = few.ws.analysis();
+        assert!(!crate::ide::completion::completion_list(&a, few.file(), few.offset()).incomplete);
     }
 }

@@ -726,12 +726,12 @@ impl LanguageServer for Server {
         guarded("completion", || {
             let a = ctx.ws.analysis();
             let offset = ctx.offset(p.position);
-            let items = ide::completion::completions(&a, &ctx.file, offset);
-            if items.is_empty() {
+            let list = ide::completion::completion_list(&a, &ctx.file, offset);
+            if list.items.is_empty() && !list.incomplete {
                 return None;
             }
-            let out: Vec<lsp::CompletionItem> = items.into_iter().map(|i| completion_item(&ctx, i)).collect();
-            Some(lsp::CompletionResponse::List(lsp::CompletionList { is_incomplete: false, items: out }))
+            let out: Vec<lsp::CompletionItem> = list.items.into_iter().map(|i| completion_item(&ctx, i)).collect();
+            Some(lsp::CompletionResponse::List(lsp::CompletionList { is_incomplete: list.incomplete, items: out }))
         })
     }
 
