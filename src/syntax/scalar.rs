@@ -96,6 +96,22 @@ pub fn decode(raw: &str, style: ScalarStyle) -> String {
     }
 }
 
+/// [`decode`] into a [`smol_str::SmolStr`]: a one-line scalar with nothing
+/// to unescape is taken from the text as it is, with no intermediate string.
+pub fn decode_small(raw: &str, style: ScalarStyle) -> smol_str::SmolStr {
+    let one_line = !raw.contains(['\n', '\r']);
+    let inner = |q: char| {
+        let inner = raw.strip_prefix(q).unwrap_or(raw);
+        inner.strip_suffix(q).unwrap_or(inner)
+    };
+    match style {
+        ScalarStyle::Plain if one_line => smol_str::SmolStr::new(raw.trim()),
+        ScalarStyle::SingleQuoted if one_line && !inner('\'').contains('\'') => smol_str::SmolStr::new(inner('\'')),
+        ScalarStyle::DoubleQuoted if one_line && !inner('"').contains('\\') => smol_str::SmolStr::new(inner('"')),
+        _ => decode(raw, style).into(),
+    }
+}
+
 /// Multi-line flow scalars: line breaks become spaces, empty lines newlines.
 fn fold_lines(s: &str) -> String {
     if !s.contains(['\n', '\r']) {
@@ -204,6 +220,32 @@ fn decode_block(raw: &str, style: ScalarStyle) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_small_unescapes_what_needs_it() {
+        for (raw, style) in [
+            (r#""a\nb""#, ScalarStyle::DoubleQuoted),
+            (r#""plain""#, ScalarStyle::DoubleQuoted),
+            ("'it''s'", ScalarStyle::SingleQuoted),
+            ("'plain'", ScalarStyle::SingleQuoted),
+            ("  spaced  ", ScalarStyle::Plain),
+            ("two\n  lines", ScalarStyle::Plain),
+        ] {
+            assert_eq!(decode_small(raw, style).as_str(), decode(raw, style).as_str(), "{raw}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// The short path decodes exactly as the general one, for every
+        /// style, with quotes, escapes and line breaks about.
+        #[test]
+        fn decode_small_equals_decode(raw in "[ a-z'\"\\\\\n\r#:-]{0,30}", style in 0usize..5) {
+            let style = [ScalarStyle::Plain, ScalarStyle::SingleQuoted, ScalarStyle::DoubleQuoted, ScalarStyle::Literal, ScalarStyle::Folded][style];
+            let (small, general) = (decode_small(&raw, style), decode(&raw, style));
+            proptest::prop_assert_eq!(small.as_str(), general.as_str());
+        }
+    }
 
     #[test]
     fn core_schema_types() {

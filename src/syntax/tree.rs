@@ -24,6 +24,9 @@ pub struct Node {
     pub parent: Option<NodeId>,
 }
 
+// every document of the workspace is made of these: keep them small
+const _: () = assert!(std::mem::size_of::<Node>() <= 64);
+
 #[derive(Clone, Debug, Default)]
 struct Props {
     anchor: Option<(Box<str>, TextRange)>,
@@ -46,10 +49,23 @@ impl Node {
 
 #[derive(Clone, Debug)]
 pub enum NodeKind {
-    Map { entries: Vec<Entry>, flow: bool },
-    Seq { items: Vec<NodeId>, flow: bool },
-    Scalar { value: Box<str>, style: ScalarStyle },
-    Alias { name: Box<str> },
+    Map {
+        entries: Vec<Entry>,
+        flow: bool,
+    },
+    Seq {
+        items: Vec<NodeId>,
+        flow: bool,
+    },
+    /// The decoded value: inline up to 23 bytes (most keys and values), so
+    /// a scalar needs no allocation of its own.
+    Scalar {
+        value: smol_str::SmolStr,
+        style: ScalarStyle,
+    },
+    Alias {
+        name: Box<str>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -361,7 +377,7 @@ impl<'a> Builder<'a> {
 
     fn build_content(&mut self, n: tree_sitter::Node, parent: Option<NodeId>, depth: usize) -> Option<NodeId> {
         let range = Self::range(n);
-        let scalar = |style| NodeKind::Scalar { value: scalar::decode(self.text(n), style).into(), style };
+        let scalar = |style| NodeKind::Scalar { value: scalar::decode_small(self.text(n), style), style };
         let id = match n.kind() {
             "plain_scalar" => self.push(scalar(ScalarStyle::Plain), range, parent),
             "single_quote_scalar" => self.push(scalar(ScalarStyle::SingleQuoted), range, parent),
