@@ -11,7 +11,9 @@ use crate::syntax::{NodeKind, PathSeg};
 use crate::text::TextRange;
 use crate::workspace::namespaces::{is_remote, normalize};
 use crate::workspace::refs::{FIELDS, PathRole, RefInfo, edit_distance, fields_of, is_templated};
-use crate::workspace::resolve::{ApplierDir, Origin, Resolution, Status, Target, TargetId, is_core_kind, ref_at};
+use crate::workspace::resolve::{
+    ApplierDir, Origin, Resolution, Status, Target, TargetId, common_prefix, is_core_kind, ref_at,
+};
 use crate::workspace::{Analysis, FileData, ObjectClass, RefModel};
 
 pub const UNRESOLVED_REFERENCE: &str = "unresolved-reference";
@@ -539,10 +541,7 @@ pub fn reference_completion(a: &Analysis, file: &FileData, offset: usize) -> Opt
                 continue;
             }
             // objects near the referrer first
-            let near = tg
-                .path()
-                .map(|p| p.components().zip(file.path.components()).take_while(|(x, y)| x == y).count())
-                .unwrap_or(0);
+            let near = tg.path().map(|p| common_prefix(p, &file.path)).unwrap_or(0);
             cands.push((format!("{:03}{}", 999 - near.min(999), tg.name), t));
         }
     }

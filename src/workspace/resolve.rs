@@ -254,7 +254,8 @@ fn count<K: Eq + std::hash::Hash>(m: &mut HashMap<K, usize>, key: K, add: bool) 
     }
 }
 
-fn common_prefix(a: &Path, b: &Path) -> usize {
+/// How many leading path components two paths share.
+pub fn common_prefix(a: &Path, b: &Path) -> usize {
     a.components().zip(b.components()).take_while(|(x, y)| x == y).count()
 }
 
@@ -923,10 +924,6 @@ impl RefModel {
         Some((r.target_kind()?.to_string(), r.name.value.to_string()))
     }
 
-    fn count_source(&mut self, key: (String, String), add: bool) {
-        count(&mut self.applier_sources, key, add);
-    }
-
     /// Counts (or uncounts) a reference or marker of `path` looking `name`
     /// up, and its resolution.
     fn note_lookup(&mut self, path: &Path, name: &str, res: Option<&Resolution>, add: bool) {
@@ -1006,12 +1003,12 @@ impl RefModel {
             for r in f.summary.refs.refs.iter().filter(|r| r.alias.is_some()) {
                 // an artifact generator's sources
                 if let Some(kind) = r.target_kind() {
-                    self.count_source((kind.to_string(), r.name.value.to_string()), true);
+                    count(&mut self.applier_sources, (kind.to_string(), r.name.value.to_string()), true);
                 }
             }
             for (ai, a) in f.summary.refs.appliers.iter().enumerate() {
                 if let Some(key) = Self::applier_source(f, a) {
-                    self.count_source(key, true);
+                    count(&mut self.applier_sources, key, true);
                 }
                 let dir = self.applier_dir(p, f, a, files, roots);
                 if let ApplierDir::Found(d) = &dir {
@@ -1043,7 +1040,9 @@ impl RefModel {
     /// with a `targetNamespace`): the files they applied lose them, the
     /// files they apply now gain them, and the file's later ones move to
     /// their new indices. Only `applied_by` and `applier_dirs` follow: the
-    /// namespaces of files do not depend on these.
+    /// namespaces of files do not depend on these. A Kustomization edited
+    /// where its directory stays (its interval, its substitutions) keeps
+    /// its entries: the keystroke costs one document, not the files it applies.
     fn patch_appliers(
         &mut self,
         files: &HashMap<PathBuf, Arc<FileData>>,
@@ -1056,8 +1055,23 @@ impl RefModel {
         let path = &new.path;
         for ai in oapps.clone() {
             if let Some(key) = Self::applier_source(old, &old.summary.refs.appliers[ai]) {
-                self.count_source(key, false);
+                count(&mut self.applier_sources, key, false);
             }
+        }
+        let mut dirs = Vec::with_capacity(napps.len());
+        for ai in napps.clone() {
+            let a = &new.summary.refs.appliers[ai];
+            if let Some(key) = Self::applier_source(new, a) {
+                count(&mut self.applier_sources, key, true);
+            }
+            dirs.push(self.applier_dir(path, new, a, files, roots));
+        }
+        if oapps == napps
+            && napps.clone().zip(&dirs).all(|(ai, d)| self.applier_dirs.get(&(path.clone(), ai)) == Some(d))
+        {
+            return;
+        }
+        for ai in oapps.clone() {
             if let Some(ApplierDir::Found(d)) = self.applier_dirs.remove(&(path.clone(), ai)) {
                 let site = (path.clone(), ai);
                 for af in self.layout.applied_files(&d) {
@@ -1091,12 +1105,7 @@ impl RefModel {
                 self.applier_dirs.insert((path.clone(), to), dir);
             }
         }
-        for ai in napps {
-            let a = &new.summary.refs.appliers[ai];
-            if let Some(key) = Self::applier_source(new, a) {
-                self.count_source(key, true);
-            }
-            let dir = self.applier_dir(path, new, a, files, roots);
+        for (ai, dir) in napps.zip(dirs) {
             if let ApplierDir::Found(d) = &dir {
                 let site = (path.clone(), ai);
                 for af in self.layout.applied_files(d) {
@@ -1390,9 +1399,9 @@ impl RefModel {
         self.refs_to.get(&t).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// The dependency edges a resolved dependsOn entry of `path` makes, as
-    /// [`RefModel::find_cycles`] counts them: from a whole object to whole
-    /// objects.
+    /// The dependency edges a resolved dependsOn entry of `path` makes
+    /// (the one rule of [`RefModel::find_cycles`] and of a patch): from a
+    /// whole object to whole objects.
     fn dep_edges(&self, path: &Path, r: &RefInfo, res: &Resolution, out: &mut Vec<(TargetId, TargetId)>) {
         if !r.spec().depends_on || res.status != Status::Ok {
             return;
@@ -1442,17 +1451,12 @@ impl RefModel {
             .map(|(p, i, _)| (p, i))
             .collect();
         keys.sort();
+        let mut found = Vec::new();
         for (path, ri) in keys {
-            let res = &self.resolutions[path][ri];
-            let r = &files[path].summary.refs.refs[ri];
-            let Some(from) = self.target_of(path, r.object) else { continue };
-            if self.targets[from].patch {
-                continue;
-            }
-            for &t in &res.targets {
-                if matches!(self.targets[t].origin, Origin::Object { .. }) && !self.targets[t].patch {
-                    edges.entry(from).or_default().push((t, path.clone(), ri));
-                }
+            found.clear();
+            self.dep_edges(path, &files[path].summary.refs.refs[ri], &self.resolutions[path][ri], &mut found);
+            for &(from, t) in &found {
+                edges.entry(from).or_default().push((t, path.clone(), ri));
             }
         }
         // an edge closes a cycle when both ends are in one strongly connected
