@@ -187,15 +187,31 @@ proptest! {
         start in text_strategy(),
         edits in prop::collection::vec((any::<prop::sample::Index>(), 0..6usize, prop::sample::select(ATOMS)), 1..40),
     ) {
+        // a kustomization.yaml (its first document is read as one), and any
+        // other file (whose edits are applied in place when they can be)
+        for path in ["/p/apps/kustomization.yaml", "/p/apps/release.yaml"] {
+            incremental_edits(&start, &edits, std::path::Path::new(path))?;
+        }
+    }
+}
+
+/// The body of `incremental_edits_equal_a_fresh_parse` for one file path.
+fn incremental_edits(
+    start: &str,
+    edits: &[(prop::sample::Index, usize, &'static str)],
+    path: &std::path::Path,
+) -> Result<(), TestCaseError> {
+    {
+        let start = start.to_string();
+        let path = path.to_path_buf();
         let mut model = start.clone();
         let mut doc = Document::new(&start, 1);
         let mut syntax = SyntaxFile::parse(&start, None);
         // the workspace reuses each unchanged document's memoised summary and
         // diagnostics: after the edits they must equal a fresh analysis
-        let path = std::path::PathBuf::from("/p/apps/kustomization.yaml");
         let mut ws = Workspace::default();
         ws.set_file(path.clone(), start.clone(), Some(1));
-        for (v, (at, del_chars, ins)) in edits.into_iter().enumerate() {
+        for (v, &(at, del_chars, ins)) in edits.iter().enumerate() {
             // an edit expressed in UTF-16 positions, as an editor sends it
             let chars: Vec<(usize, char)> = model.char_indices().collect();
             let ci = at.index(chars.len() + 1);
@@ -209,14 +225,27 @@ proptest! {
                 continue;
             }
             model.replace_range(s..e, ins);
-            doc.apply(&[TextEdit { range: Some((LineCol { line: ls.line, col: ls.col }, LineCol { line: le.line, col: le.col })), text: ins.to_string() }], v as i32 + 2, Encoding::Utf16);
+            doc.apply(
+                &[TextEdit {
+                    range: Some((LineCol { line: ls.line, col: ls.col }, LineCol { line: le.line, col: le.col })),
+                    text: ins.to_string(),
+                }],
+                v as i32 + 2,
+                Encoding::Utf16,
+            );
             prop_assert_eq!(&**doc.text(), model.as_str());
             prop_assert_eq!(&**doc.index(), &LineIndex::new(&model));
             // documents outside the change are reused on the change's word
             // (the first change's hint is for the document's text, not the
             // workspace's copy from `set_file`, and must be refused there)
             syntax = SyntaxFile::parse_edited(doc.text(), Some(&syntax), doc.last_edit());
-            ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(v as i32 + 2), doc.last_edit());
+            ws.set_file_edited(
+                path.clone(),
+                doc.text().clone(),
+                doc.index().clone(),
+                Some(v as i32 + 2),
+                doc.last_edit(),
+            );
             let _ = ide::diagnostics::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
         }
         let fresh = SyntaxFile::parse(&model, None);
@@ -231,6 +260,7 @@ proptest! {
             ide::diagnostics::file_diagnostics(&fresh_ws.analysis(), new)
         );
     }
+    Ok(())
 }
 
 /// Every kind of summary item sits in a later document of a file, and an
@@ -259,4 +289,71 @@ fn memoised_summaries_follow_their_documents() {
     let mut fresh = Workspace::default();
     fresh.set_file(path.clone(), edited, Some(2));
     assert_eq!(after, fresh.file(&path).unwrap().summary);
+}
+
+/// A change that keeps what other files see (a value, a comment, a line
+/// added or taken out) is applied to the open file where it is: the run of
+/// documents it touched is parsed again, and every later document and
+/// summary item moves. The file left must equal a fresh analysis of the
+/// same text, and a change that other files see (a name) must still take
+/// the path that builds a new version.
+#[test]
+fn edits_in_place_equal_a_fresh_analysis() {
+    let later = "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  components: [./c]\n  postBuild:\n    substitute:\n      cluster: prod\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vars\n  namespace: ${NS}\ndata:\n  key: ${VALUE:=x}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - image: ghcr.io/x/web:1.0 # {\"$imagepolicy\": \"flux-system:web\"}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: flux-system\nstringData:\n  token: x\n";
+    let first = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://example.com/x\n";
+    let path = PathBuf::from("/p/clusters/prod/sync.yaml");
+    let mut model = format!("{first}{later}{later}");
+    let mut ws = Workspace::default();
+    let mut doc = Document::new(&model, 1);
+    ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
+    let _ = ide::diagnostics::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
+    // (what to find, which occurrence, what replaces it, in place)
+    let steps: [(&str, usize, &str, bool); 9] = [
+        // a line added to the first document: everything after it moves
+        ("  url:", 0, "  interval: 1m\n  url:", true),
+        // a comment in a ConfigMap with variables
+        ("data:\n", 0, "data:\n  # note\n", true),
+        // an image tag before its policy marker, in the second copy
+        ("web:1.0", 1, "web:1.0.1", true),
+        // a Flux Kustomization's interval (its source reference is kept)
+        ("interval: 10m", 1, "interval: 15m", true),
+        // a substitution value: the files it applies see it
+        ("cluster: prod", 1, "cluster: staging", false),
+        // the first line added, taken out again: everything moves back
+        ("  interval: 1m\n", 0, "", true),
+        // a data value of the Secret (its keys are what others see)
+        ("token: x", 0, "token: xyz", true),
+        // a name: other files see it, so a new version is built
+        ("name: web", 0, "name: webs", false),
+        // a key of the Secret: what others see too
+        ("token: xyz", 0, "tokens: xyz", false),
+    ];
+    for (v, (find, nth, with, in_place)) in steps.into_iter().enumerate() {
+        let s = model.match_indices(find).nth(nth).unwrap_or_else(|| panic!("{find} #{nth}")).0;
+        let e = s + find.len();
+        let idx = LineIndex::new(&model);
+        let (ls, le) = (idx.line_col(&model, s, Encoding::Utf16), idx.line_col(&model, e, Encoding::Utf16));
+        model.replace_range(s..e, with);
+        let version = v as i32 + 2;
+        doc.apply(&[TextEdit { range: Some((ls, le)), text: with.to_string() }], version, Encoding::Utf16);
+        let before: *const _ = &**ws.file(&path).unwrap();
+        ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(version), doc.last_edit());
+        let file = ws.file(&path).unwrap();
+        assert_eq!(std::ptr::eq(before, &**file), in_place, "step {v} ({find} -> {with}) in place");
+        assert_eq!(&*file.text, model.as_str());
+        assert_eq!(file.version, Some(version));
+        assert_eq!(common::summary_ranges_ok(&model, &file.summary), Ok(()), "step {v}");
+        let mut fresh = Workspace::default();
+        fresh.set_file(path.clone(), model.clone(), Some(version));
+        let new = fresh.file(&path).unwrap();
+        assert_eq!(file.summary, new.summary, "step {v}");
+        let spans =
+            |f: &flux_lsp::workspace::FileData| f.syntax.docs.iter().map(|d| d.span.clone()).collect::<Vec<_>>();
+        assert_eq!(spans(file), spans(new), "step {v}");
+        assert_eq!(
+            ide::diagnostics::file_diagnostics(&ws.analysis(), file),
+            ide::diagnostics::file_diagnostics(&fresh.analysis(), new),
+            "step {v}"
+        );
+    }
 }

@@ -160,45 +160,69 @@ impl SyntaxFile {
     /// wholly before or after the change are reused when they are where the
     /// change left them, without comparing their text.
     pub fn parse_edited(text: &str, prev: Option<&SyntaxFile>, edit: Option<EditHint>) -> SyntaxFile {
+        if let (Some(p), Some(e)) = (prev, edit)
+            && let Some(patch) = p.patch(text, e)
+        {
+            let mut docs = Vec::with_capacity(p.docs.len() + patch.docs.len() - patch.old_len);
+            docs.extend_from_slice(&p.docs[..patch.k]);
+            let resume = patch.k + patch.old_len;
+            docs.extend(patch.docs);
+            docs.extend(p.docs[resume..].iter().map(|d| FileDoc { span: d.span.moved(patch.delta), ..d.clone() }));
+            return SyntaxFile { docs };
+        }
         let prev: &[FileDoc] = prev.map(|p| &p.docs[..]).unwrap_or(&[]);
-        // a hint that cannot describe this text is not used
-        let edit = edit.filter(|e| e.start <= e.new_end && e.new_end <= text.len());
-        let spans = match edit {
-            Some(e) if !prev.is_empty() => {
-                split::split_after_edit(text, prev.len(), |i| &prev[i].span, e.start, e.old_end, e.new_end)
-            }
-            _ => split_documents(text),
-        };
-        // an edit leaves the documents before it at the same index and those
-        // after it at the same index from the end: compare the text there
-        // (memcmp), so no document is hashed or reparsed without need
+        let spans = split_documents(text);
         let from_end = prev.len() as isize - spans.len() as isize;
         let docs = spans
             .into_iter()
             .enumerate()
             .map(|(i, span)| {
-                let r = span.range;
-                let t = &text[r.start..r.end];
-                let same = |j: isize| {
-                    let d = usize::try_from(j).ok().and_then(|j| prev.get(j))?;
-                    let old = d.span.range;
-                    let untouched = edit.is_some_and(|e| {
-                        // before the change: the same bytes at the same place;
-                        // after it: the same bytes moved by the change's length
-                        (old == r && r.end <= e.start)
-                            || (old.start >= e.old_end
-                                && old.start + e.new_end == r.start + e.old_end
-                                && old.end + e.new_end == r.end + e.old_end)
-                    });
-                    (untouched || *d.parsed.text == *t).then(|| d.parsed.clone())
-                };
-                let parsed = same(i as isize)
-                    .or_else(|| same(i as isize + from_end))
-                    .unwrap_or_else(|| Arc::new(parse_document(t)));
+                let parsed = reused(prev, text, None, i, &span, from_end).unwrap_or_else(|| {
+                    let r = span.range;
+                    Arc::new(parse_document(&text[r.start..r.end]))
+                });
                 FileDoc::new(span, parsed)
             })
             .collect();
         SyntaxFile { docs }
+    }
+
+    /// What one change of this file's text (now `text`) does to its
+    /// documents: the run it replaced, parsed (a document of the run whose
+    /// text is unchanged keeps its parse). The documents around the run are
+    /// neither copied nor compared. None when the hint cannot describe `text`.
+    pub fn patch(&self, text: &str, edit: EditHint) -> Option<DocsPatch> {
+        let e = edit;
+        if self.docs.is_empty() || e.start > e.new_end || e.new_end > text.len() || e.start > e.old_end {
+            return None;
+        }
+        let prev = &self.docs[..];
+        let run = split::split_run_after_edit(text, prev.len(), &|i| &prev[i].span, e.start, e.old_end, e.new_end);
+        let new_len = run.k + run.spans.len() + (prev.len() - run.resume);
+        let from_end = prev.len() as isize - new_len as isize;
+        let docs = run
+            .spans
+            .into_iter()
+            .enumerate()
+            .map(|(j, span)| {
+                let parsed = reused(prev, text, Some(e), run.k + j, &span, from_end).unwrap_or_else(|| {
+                    let r = span.range;
+                    Arc::new(parse_document(&text[r.start..r.end]))
+                });
+                FileDoc::new(span, parsed)
+            })
+            .collect();
+        Some(DocsPatch { k: run.k, old_len: run.resume - run.k, docs, delta: e.new_end as isize - e.old_end as isize })
+    }
+
+    /// Applies a [`SyntaxFile::patch`] of this file in place: the run is
+    /// replaced and the later documents move.
+    pub fn apply_patch(&mut self, patch: DocsPatch) {
+        let end = patch.k + patch.old_len;
+        for d in &mut self.docs[end..] {
+            d.span = d.span.moved(patch.delta);
+        }
+        self.docs.splice(patch.k..end, patch.docs);
     }
 
     /// The document containing a byte offset (the last one starting at or
@@ -208,6 +232,47 @@ impl SyntaxFile {
         let i = i.saturating_sub(1);
         self.docs.get(i).map(|d| (i, d))
     }
+}
+
+/// What one change does to a file's documents: the old documents
+/// `[k, k + old_len)` become `docs`, and the later ones move by `delta` bytes.
+#[derive(Debug)]
+pub struct DocsPatch {
+    pub k: usize,
+    pub old_len: usize,
+    pub docs: Vec<FileDoc>,
+    pub delta: isize,
+}
+
+/// The parse of `prev`'s document that new document `i` (span `span` of
+/// `text`) still is, if any. A change leaves the documents before it at the
+/// same index and those after it at the same index from the end
+/// (`from_end`): only those two are compared (by the change's bounds when
+/// it is known, else by their text, a memcmp), so no document is hashed or
+/// reparsed without need.
+fn reused(
+    prev: &[FileDoc],
+    text: &str,
+    edit: Option<EditHint>,
+    i: usize,
+    span: &DocSpan,
+    from_end: isize,
+) -> Option<Arc<ParsedDoc>> {
+    let r = span.range;
+    let same = |j: isize| {
+        let d = usize::try_from(j).ok().and_then(|j| prev.get(j))?;
+        let old = d.span.range;
+        let untouched = edit.is_some_and(|e| {
+            // before the change: the same bytes at the same place;
+            // after it: the same bytes moved by the change's length
+            (old == r && r.end <= e.start)
+                || (old.start >= e.old_end
+                    && old.start + e.new_end == r.start + e.old_end
+                    && old.end + e.new_end == r.end + e.old_end)
+        });
+        (untouched || *d.parsed.text == text[r.start..r.end]).then(|| d.parsed.clone())
+    };
+    same(i as isize).or_else(|| same(i as isize + from_end))
 }
 
 thread_local! {

@@ -35,6 +35,7 @@ pub fn split_documents(text: &str) -> Vec<DocSpan> {
 /// moved. (After a `---` line the split depends only on the text that
 /// follows.) A keystroke anywhere in a 10,000-document file scans about one
 /// document.
+#[cfg(test)]
 pub fn split_after_edit<'a>(
     text: &str,
     prev_len: usize,
@@ -43,6 +44,42 @@ pub fn split_after_edit<'a>(
     old_end: usize,
     new_end: usize,
 ) -> Vec<DocSpan> {
+    let run = split_run_after_edit(text, prev_len, &prev, edit_start, old_end, new_end);
+    let delta = new_end as isize - old_end as isize;
+    let mut docs: Vec<DocSpan> = (0..run.k).map(|i| prev(i).clone()).collect();
+    docs.extend(run.spans);
+    docs.extend((run.resume..prev_len).map(|i| prev(i).moved(delta)));
+    docs
+}
+
+/// What one change did to a file's split: the old documents `[k, resume)`
+/// became `spans`; those before `k` are unchanged, and those from `resume`
+/// on are the old ones moved by the change's length.
+#[derive(Debug)]
+pub struct SplitRun {
+    pub k: usize,
+    pub spans: Vec<DocSpan>,
+    pub resume: usize,
+}
+
+impl DocSpan {
+    /// The same span `delta` bytes later.
+    pub fn moved(&self, delta: isize) -> DocSpan {
+        DocSpan { range: self.range.moved(delta), marker: self.marker.map(|m| m.moved(delta)) }
+    }
+}
+
+/// The run of documents a change replaced (see [`split_after_edit`]), without
+/// copying the documents around it: a keystroke in a file of 10,000
+/// documents costs a search and the split of about one document.
+pub fn split_run_after_edit<'a>(
+    text: &str,
+    prev_len: usize,
+    prev: &impl Fn(usize) -> &'a DocSpan,
+    edit_start: usize,
+    old_end: usize,
+    new_end: usize,
+) -> SplitRun {
     let bytes = text.as_bytes();
     let first = if text.starts_with('\u{feff}') { 3 } else { 0 };
     // the first old document starting at or after `at`
@@ -70,11 +107,6 @@ pub fn split_after_edit<'a>(
         let k = first_at(old_line + 3);
         (k < prev_len && prev(k).marker == Some(TextRange::new(old_line, old_line + 3))).then_some(k)
     };
-    let moved = |k: usize| {
-        let d = prev(k);
-        let mv = |r: TextRange| TextRange::new((r.start as isize + delta) as usize, (r.end as isize + delta) as usize);
-        DocSpan { range: mv(d.range), marker: d.marker.map(mv) }
-    };
     // the last document whose `---` starts before the change
     let mut k = first_at(edit_start);
     while k > 0 {
@@ -84,20 +116,12 @@ pub fn split_after_edit<'a>(
         // its whole `---` line, terminator included, is before the change
         let unchanged = &bytes[m.start.min(edit_start)..edit_start.min(bytes.len())];
         if memchr::memchr2(b'\n', b'\r', unchanged).is_some() {
-            let mut docs: Vec<DocSpan> = (0..k).map(|i| prev(i).clone()).collect();
-            let (rest, resumed) = split_from(text, first, m.end, Some(m), &resync);
-            docs.extend(rest);
-            if let Some(k) = resumed {
-                docs.extend((k..prev_len).map(moved));
-            }
-            return docs;
+            let (spans, resumed) = split_from(text, first, m.end, Some(m), &resync);
+            return SplitRun { k, spans, resume: resumed.unwrap_or(prev_len) };
         }
     }
-    let (mut docs, resumed) = split_from(text, first, first, None, &resync);
-    if let Some(k) = resumed {
-        docs.extend((k..prev_len).map(moved));
-    }
-    docs
+    let (spans, resumed) = split_from(text, first, first, None, &resync);
+    SplitRun { k: 0, spans, resume: resumed.unwrap_or(prev_len) }
 }
 
 /// The split from `start` on, in the state left by the marker `marker` (or

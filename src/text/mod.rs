@@ -40,6 +40,10 @@ impl TextRange {
     pub fn shift(self, by: usize) -> Self {
         Self::new(self.start + by, self.end + by)
     }
+    /// The same range `delta` bytes later (earlier when negative).
+    pub fn moved(self, delta: isize) -> Self {
+        Self::new(self.start.wrapping_add_signed(delta), self.end.wrapping_add_signed(delta))
+    }
     pub fn cover(self, other: Self) -> Self {
         Self::new(self.start.min(other.start), self.end.max(other.end))
     }

@@ -140,6 +140,43 @@ impl FileData {
         }
     }
 
+    /// Applies one change (`text`, `index`: the text after it) to this open
+    /// file in place, when the change leaves what other files see as it was
+    /// (see [`refs::InPlace`]): the documents of the change are parsed, the
+    /// summary and the document list are patched where they are, and nothing
+    /// else of the file is copied. False, with the file untouched, when the
+    /// change is not one it can follow ([`FileData::edited`] then builds the
+    /// new version).
+    fn edit_in_place(
+        &mut self,
+        text: &Arc<str>,
+        index: &Arc<LineIndex>,
+        version: Option<i32>,
+        edit: EditHint,
+        config: &Config,
+    ) -> bool {
+        let fits = edit.follows(&self.text)
+            && edit.start <= edit.old_end
+            && edit.old_end <= self.text.len()
+            && self.text.len() - edit.old_end == text.len().wrapping_sub(edit.new_end);
+        if !fits || version.is_none() || self.version.is_none() || self.syntax_only || text.len() > config.max_file_size
+        {
+            return false;
+        }
+        let Some(table) = self.parts.as_mut().and_then(Arc::get_mut) else { return false };
+        let Some(patch) = self.syntax.patch(text, edit) else { return false };
+        let Some(plan) = refs::InPlace::plan(&self.path, &self.summary, table, &self.syntax.docs, &patch) else {
+            return false;
+        };
+        let ids: Vec<u64> = patch.docs.iter().map(|d| d.id).collect();
+        plan.commit(&mut self.summary, table, ids.into_iter());
+        self.syntax.apply_patch(patch);
+        self.text = text.clone();
+        self.index = index.clone();
+        self.version = version;
+        true
+    }
+
     /// The memo of type `T` (this version's or the previous version's: the
     /// owner tells them apart).
     pub fn memo<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
@@ -277,6 +314,22 @@ impl Workspace {
         version: Option<i32>,
         edit: Option<EditHint>,
     ) -> bool {
+        // in place when no snapshot holds the file and the change keeps what
+        // other files see: the model, schemas and charts stay as they are
+        // (as `insert` leaves them for an unchanged summary)
+        if let Some(e) = edit
+            && let Some(slot) = self.files.get_mut(&path)
+            && let Some(file) = Arc::get_mut(slot)
+            && file.edit_in_place(&text, &index, version, e, &self.config)
+        {
+            if crate::schema::has_crds(file) {
+                self.schemas = OnceLock::new();
+            }
+            if charts::is_chart_file(&path) {
+                self.charts = Default::default();
+            }
+            return false;
+        }
         let prev = self.files.get(&path).cloned();
         let data = FileData::edited(path.clone(), text, index, version, prev.as_deref(), edit, &self.config);
         let changed = self.insert(data, prev.as_deref());
