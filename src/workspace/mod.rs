@@ -362,7 +362,7 @@ impl Workspace {
                 && let Some(plan) = model.plan(prev, &data)
             {
                 // a clone only when a snapshot still holds the model
-                Arc::make_mut(&mut model).apply(&self.files, &self.roots, prev, &data, plan);
+                Arc::make_mut(&mut model).apply(&self.files, &self.roots, &data, plan);
                 let _ = self.ref_model.set(model);
             }
         }

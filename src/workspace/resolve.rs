@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::namespaces::{GitInfo, Layout, git_info, normalize, normalize_url};
-use super::refs::{Applier, NsRule, RefInfo, controller_of, edit_distance, is_templated};
-use super::{FileData, ObjectClass};
+use super::refs::{Applier, ImageMarker, NsRule, RefInfo, controller_of, edit_distance, is_templated};
+use super::{FileData, ObjectClass, ObjectInfo};
 use crate::text::TextRange;
 
 pub type TargetId = usize;
@@ -213,6 +213,77 @@ pub struct Plan {
     /// The run's Flux Kustomizations (indices in `refs.appliers`).
     oapps: std::ops::Range<usize>,
     napps: std::ops::Range<usize>,
+    old: OldRun,
+}
+
+/// What a patch of the model reads of a file's previous version: the run of
+/// documents a change replaced (`[k, oe)`), with its items and where they
+/// were, and what it needs of the rest. Taken before the file is changed in
+/// place (see [`crate::workspace::refs::InPlace`]), or from the previous
+/// version when a new one was built.
+#[derive(Debug)]
+pub struct OldRun {
+    pub k: usize,
+    pub oe: usize,
+    /// The file's summary had one object per document.
+    pub whole: bool,
+    pub kustomize: bool,
+    pub no_cross_ns: Vec<String>,
+    pub chart_key: u64,
+    pub appliers_len: usize,
+    /// The run's objects.
+    pub objects: Vec<ObjectInfo>,
+    /// The run's references, which were `refs.refs[refs_at]`.
+    pub refs: Vec<RefInfo>,
+    pub refs_at: std::ops::Range<usize>,
+    pub appliers: Vec<Applier>,
+    pub apps_at: std::ops::Range<usize>,
+    pub produced: usize,
+    pub markers: Vec<ImageMarker>,
+    pub marks_at: std::ops::Range<usize>,
+}
+
+impl OldRun {
+    /// The run `[k, oe)` of `old`.
+    pub fn of(old: &FileData, k: usize, oe: usize) -> OldRun {
+        let (od, os) = (&old.syntax.docs, &old.summary);
+        let r = &os.refs;
+        let refs_at = run_of(&r.refs, |x| x.object, k, oe);
+        let apps_at = run_of(&r.appliers, |a| a.object, k, oe);
+        let marks_at = marker_run(od, &r.markers, k, oe);
+        OldRun {
+            k,
+            oe,
+            whole: os.objects.len() == od.len(),
+            kustomize: r.kustomize.is_some(),
+            no_cross_ns: r.no_cross_ns.clone(),
+            chart_key: os.chart_key,
+            appliers_len: r.appliers.len(),
+            objects: os.objects.get(k..oe).map(<[_]>::to_vec).unwrap_or_default(),
+            refs: r.refs[refs_at.clone()].to_vec(),
+            refs_at,
+            appliers: r.appliers[apps_at.clone()].to_vec(),
+            apps_at,
+            produced: run_of(&r.produced, |a| a.object, k, oe).len(),
+            markers: r.markers[marks_at.clone()].to_vec(),
+            marks_at,
+        }
+    }
+
+    fn reference(&self, i: usize) -> &RefInfo {
+        &self.refs[i - self.refs_at.start]
+    }
+}
+
+/// The markers (in text order) of the documents `[k, hi)` of `docs`.
+fn marker_run(docs: &[crate::syntax::FileDoc], markers: &[ImageMarker], k: usize, hi: usize) -> std::ops::Range<usize> {
+    if hi == k {
+        let at = docs.get(k).map(|d| d.base()).unwrap_or(usize::MAX);
+        let i = markers.partition_point(|m| m.range.start < at);
+        return i..i;
+    }
+    let (lo, end) = (docs[k].base(), docs[hi - 1].base() + docs[hi - 1].parsed.text.len());
+    markers.partition_point(|m| m.range.start < lo)..markers.partition_point(|m| m.range.start < end)
 }
 
 /// The items of `v` (in document order) whose document is in `[lo, hi)`.
@@ -292,17 +363,17 @@ impl RefModel {
     }
 
     fn chart_env(&self, paths: &[&PathBuf], files: &HashMap<PathBuf, Arc<FileData>>) -> u64 {
-        paths.iter().fold(0u64, |acc, p| acc.wrapping_add(self.chart_env_of(&files[*p])))
+        paths.iter().fold(0u64, |acc, p| acc.wrapping_add(self.chart_env_of(p, files[*p].summary.chart_key)))
     }
 
     /// One file's share of `chart_env` (a sum, so that a patch can swap it).
-    fn chart_env_of(&self, f: &FileData) -> u64 {
+    fn chart_env_of(&self, path: &Path, chart_key: u64) -> u64 {
         use std::hash::{Hash, Hasher};
-        if f.summary.chart_key == 0 {
+        if chart_key == 0 {
             return 0;
         }
         let mut s = std::collections::hash_map::DefaultHasher::new();
-        (&f.path, f.summary.chart_key, self.file_namespace(&f.path)).hash(&mut s);
+        (path, chart_key, self.file_namespace(path)).hash(&mut s);
         s.finish()
     }
 
@@ -434,16 +505,8 @@ impl RefModel {
     /// Cheap (no clone of a shared model is made for a change it cannot
     /// absorb); [`RefModel::apply`] carries it out.
     pub fn plan(&self, old: &FileData, new: &FileData) -> Option<Plan> {
-        let path = &new.path;
         let (od, nd) = (&old.syntax.docs, &new.syntax.docs);
-        let (os, ns) = (&old.summary, &new.summary);
-        if old.path != new.path
-            || os.objects.len() != od.len()
-            || ns.objects.len() != nd.len()
-            || os.refs.kustomize.is_some()
-            || ns.refs.kustomize.is_some()
-            || os.refs.no_cross_ns != ns.refs.no_cross_ns
-        {
+        if old.path != new.path {
             return None;
         }
         // the run of documents that changed: [k, oe) became [k, ne)
@@ -455,37 +518,42 @@ impl RefModel {
             .zip(nd[k..].iter().rev())
             .take_while(|(a, b)| Arc::ptr_eq(&a.parsed, &b.parsed))
             .count();
-        let (oe, ne) = (od.len() - s, nd.len() - s);
-        // (a file's items are in document order)
-        let apps = |sum: &super::FileSummary, hi: usize| run_of(&sum.refs.appliers, |a| a.object, k, hi);
-        let (oapps, napps) = (apps(os, oe), apps(ns, ne));
-        for (sum, hi, run) in [(os, oe, &oapps), (ns, ne, &napps)] {
-            let r = &sum.refs;
-            // a GitRepository in the run is fine: its URL only matters as an
-            // applier's source, and those names are checked below
-            if r.appliers[run.clone()].iter().any(|a| a.target_namespace.is_some())
-                || !run_of(&r.produced, |a| a.object, k, hi).is_empty()
-                || sum.objects[k..hi].iter().any(|o| o.kind_str() == "ArtifactGenerator")
-            {
-                return None;
-            }
+        self.plan_run(OldRun::of(old, k, od.len() - s), new, nd.len() - s)
+    }
+
+    /// [`RefModel::plan`] for a change that made the run `old` the
+    /// documents `[old.k, ne)` of `new`.
+    pub fn plan_run(&self, old: OldRun, new: &FileData, ne: usize) -> Option<Plan> {
+        let path = &new.path;
+        let nd = &new.syntax.docs;
+        let ns = &new.summary;
+        let (k, oe) = (old.k, old.oe);
+        if !old.whole
+            || ns.objects.len() != nd.len()
+            || old.kustomize
+            || ns.refs.kustomize.is_some()
+            || old.no_cross_ns != ns.refs.no_cross_ns
+            || ne < k
+        {
+            return None;
         }
-        let ref_run = |sum: &super::FileSummary, hi: usize| run_of(&sum.refs.refs, |r| r.object, k, hi);
-        let (orefs, nrefs) = (ref_run(os, oe), ref_run(ns, ne));
-        let marker_run = |docs: &[crate::syntax::FileDoc], sum: &super::FileSummary, hi: usize| {
-            if hi == k {
-                let at = docs.get(k).map(|d| d.base()).unwrap_or(usize::MAX);
-                let i = sum.refs.markers.partition_point(|m| m.range.start < at);
-                return i..i;
-            }
-            let (lo, end) = (docs[k].base(), docs[hi - 1].base() + docs[hi - 1].parsed.text.len());
-            sum.refs.markers.partition_point(|m| m.range.start < lo)
-                ..sum.refs.markers.partition_point(|m| m.range.start < end)
-        };
-        let (omarks, nmarks) = (marker_run(od, os, oe), marker_run(nd, ns, ne));
+        let oapps = old.apps_at.clone();
+        let napps = run_of(&ns.refs.appliers, |a| a.object, k, ne);
+        // a GitRepository in the run is fine: its URL only matters as an
+        // applier's source, and those names are checked below
+        if old.appliers.iter().chain(&ns.refs.appliers[napps.clone()]).any(|a| a.target_namespace.is_some())
+            || old.produced > 0
+            || !run_of(&ns.refs.produced, |a| a.object, k, ne).is_empty()
+            || old.objects.iter().chain(&ns.objects[k..ne]).any(|o| o.kind_str() == "ArtifactGenerator")
+        {
+            return None;
+        }
+        let (orefs, nrefs) = (old.refs_at.clone(), run_of(&ns.refs.refs, |r| r.object, k, ne));
+        let nmarks = marker_run(nd, &ns.refs.markers, k, ne);
+        let omarks = old.marks_at.clone();
         // later documents move when the run changed size; what they produce
         // is not followed
-        if s > 0 && oe != ne && ns.refs.produced.iter().any(|p| p.object >= ne) {
+        if ne < nd.len() && oe != ne && ns.refs.produced.iter().any(|p| p.object >= ne) {
             return None;
         }
         // the targets that go and come
@@ -513,21 +581,14 @@ impl RefModel {
             names.insert(name.to_string());
             kinds.insert(kind.to_string());
         }
-        Some(Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds, oapps, napps })
+        Some(Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds, oapps, napps, old })
     }
 
     /// Carries a [`RefModel::plan`] out, with `new` already in `files`.
-    pub fn apply(
-        &mut self,
-        files: &HashMap<PathBuf, Arc<FileData>>,
-        roots: &[PathBuf],
-        old: &FileData,
-        new: &FileData,
-        plan: Plan,
-    ) {
-        let Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds, oapps, napps } = plan;
+    pub fn apply(&mut self, files: &HashMap<PathBuf, Arc<FileData>>, roots: &[PathBuf], new: &FileData, plan: Plan) {
+        let Plan { k, oe, ne, orefs, nrefs, omarks, nmarks, old_ids, new_objs, names, kinds, oapps, napps, old } = plan;
         let path = &new.path;
-        let (os, ns) = (&old.summary, &new.summary);
+        let ns = &new.summary;
         // dependsOn entries changed; one of them was in a cycle; the edges added
         let (mut deps, mut cycle_cut) = (false, false);
         let mut added: Vec<(TargetId, TargetId)> = Vec::new();
@@ -564,14 +625,14 @@ impl RefModel {
         }
         // (after the targets: a new Flux Kustomization's source may be one)
         if !oapps.is_empty() || !napps.is_empty() {
-            self.patch_appliers(files, roots, old, new, oapps, napps);
+            self.patch_appliers(files, roots, &old, new, oapps, napps);
         }
         // the run's references and markers, resolved again
         let mut res = self.resolutions.remove(path).unwrap_or_default();
         for i in orefs.clone() {
-            deps |= os.refs.refs[i].spec().depends_on;
+            deps |= old.reference(i).spec().depends_on;
             cycle_cut |= self.cycles.get(path).is_some_and(|c| c.contains_key(&i));
-            self.note_lookup(path, &os.refs.refs[i].name.value, res.get(i), false);
+            self.note_lookup(path, &old.reference(i).name.value, res.get(i), false);
             if let Some(r) = res.get(i) {
                 self.remove_sites(&r.clone(), &Site::Ref(path.clone(), i));
             }
@@ -599,7 +660,7 @@ impl RefModel {
         }
         let mut mres = self.marker_res.remove(path).unwrap_or_default();
         for i in omarks.clone() {
-            self.note_lookup(path, &os.refs.markers[i].name, mres.get(i), false);
+            self.note_lookup(path, &old.markers[i - omarks.start].name, mres.get(i), false);
             if let Some(r) = mres.get(i) {
                 self.remove_sites(&r.clone(), &Site::Marker(path.clone(), i));
             }
@@ -696,7 +757,9 @@ impl RefModel {
         if deps && (cycle_cut || added.iter().any(|&(from, to)| self.depends_on_path(files, to, from))) {
             self.find_cycles(files);
         }
-        self.chart_env = self.chart_env.wrapping_sub(self.chart_env_of(old)).wrapping_add(self.chart_env_of(new));
+        let old_env = self.chart_env_of(path, old.chart_key);
+        let new_env = self.chart_env_of(path, new.summary.chart_key);
+        self.chart_env = self.chart_env.wrapping_sub(old_env).wrapping_add(new_env);
         self.patches += 1;
     }
 
@@ -920,7 +983,11 @@ impl RefModel {
 
     /// The (kind, name) of a Flux Kustomization's source.
     fn applier_source(f: &FileData, a: &Applier) -> Option<(String, String)> {
-        let r = &f.summary.refs.refs[a.source_ref?];
+        Self::source_key(&f.summary.refs.refs[a.source_ref?])
+    }
+
+    /// The (kind, name) an applier's source reference names.
+    fn source_key(r: &RefInfo) -> Option<(String, String)> {
         Some((r.target_kind()?.to_string(), r.name.value.to_string()))
     }
 
@@ -1047,14 +1114,15 @@ impl RefModel {
         &mut self,
         files: &HashMap<PathBuf, Arc<FileData>>,
         roots: &[PathBuf],
-        old: &FileData,
+        old: &OldRun,
         new: &FileData,
         oapps: std::ops::Range<usize>,
         napps: std::ops::Range<usize>,
     ) {
         let path = &new.path;
-        for ai in oapps.clone() {
-            if let Some(key) = Self::applier_source(old, &old.summary.refs.appliers[ai]) {
+        for a in &old.appliers {
+            // (an applier's source reference is in its own document)
+            if let Some(key) = a.source_ref.and_then(|i| Self::source_key(old.reference(i))) {
                 count(&mut self.applier_sources, key, false);
             }
         }
@@ -1086,7 +1154,7 @@ impl RefModel {
         }
         if oapps.end != napps.end {
             // the later ones move, the farthest first so that no two share an index
-            let mut later: Vec<usize> = (oapps.end..old.summary.refs.appliers.len()).collect();
+            let mut later: Vec<usize> = (oapps.end..old.appliers_len).collect();
             if napps.end > oapps.end {
                 later.reverse();
             }
