@@ -308,7 +308,7 @@ fn edits_in_place_equal_a_fresh_analysis() {
     ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
     let _ = ide::diagnostics::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
     // (what to find, which occurrence, what replaces it, in place)
-    let steps: [(&str, usize, &str, bool); 9] = [
+    let steps: [(&str, usize, &str, bool); 12] = [
         // a line added to the first document: everything after it moves
         ("  url:", 0, "  interval: 1m\n  url:", true),
         // a comment in a ConfigMap with variables
@@ -317,16 +317,25 @@ fn edits_in_place_equal_a_fresh_analysis() {
         ("web:1.0", 1, "web:1.0.1", true),
         // a Flux Kustomization's interval (its source reference is kept)
         ("interval: 10m", 1, "interval: 15m", true),
-        // a substitution value: the files it applies see it
-        ("cluster: prod", 1, "cluster: staging", false),
         // the first line added, taken out again: everything moves back
         ("  interval: 1m\n", 0, "", true),
         // a data value of the Secret (its keys are what others see)
         ("token: x", 0, "token: xyz", true),
-        // a name: other files see it, so a new version is built
-        ("name: web", 0, "name: webs", false),
-        // a key of the Secret: what others see too
-        ("token: xyz", 0, "tokens: xyz", false),
+        // what other files see, with the same items: in place too, and
+        // the cross-file model is patched
+        ("name: web", 0, "name: webs", true),
+        ("cluster: prod", 1, "cluster: staging", true),
+        ("token: xyz", 0, "tokens: xyz", true),
+        ("name: flux-system\n  namespace", 0, "name: flux-systems\n  namespace", true),
+        // a reference more: the items after it change index
+        ("  url: https://example.com/x\n", 0, "  url: https://example.com/x\n  secretRef:\n    name: creds\n", false),
+        // a document more
+        (
+            "---\napiVersion: v1\nkind: Secret",
+            1,
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n---\napiVersion: v1\nkind: Secret",
+            false,
+        ),
     ];
     for (v, (find, nth, with, in_place)) in steps.into_iter().enumerate() {
         let s = model.match_indices(find).nth(nth).unwrap_or_else(|| panic!("{find} #{nth}")).0;
@@ -337,6 +346,7 @@ fn edits_in_place_equal_a_fresh_analysis() {
         let version = v as i32 + 2;
         doc.apply(&[TextEdit { range: Some((ls, le)), text: with.to_string() }], version, Encoding::Utf16);
         let before: *const _ = &**ws.file(&path).unwrap();
+        let patches = ws.ref_model().patches;
         ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(version), doc.last_edit());
         let file = ws.file(&path).unwrap();
         assert_eq!(std::ptr::eq(before, &**file), in_place, "step {v} ({find} -> {with}) in place");
@@ -355,5 +365,10 @@ fn edits_in_place_equal_a_fresh_analysis() {
             ide::diagnostics::file_diagnostics(&fresh.analysis(), new),
             "step {v}"
         );
+        if find == "name: web" {
+            // the model followed the rename by a patch, not a new build
+            assert_eq!(ws.ref_model().patches, patches + 1, "step {v}");
+        }
+        assert_eq!(ws.ref_model().canonical(), fresh.ref_model().canonical(), "step {v}");
     }
 }

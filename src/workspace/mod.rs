@@ -56,6 +56,11 @@ pub struct FileSummary {
     pub chart_key: u64,
     /// It defines a CustomResourceDefinition (a schema source).
     pub crds: bool,
+    /// The documents with a chart key, and the sum their terms make
+    /// (`chart_key` from these), kept so that a change of one document
+    /// updates `chart_key` without reading the others.
+    chart_docs: usize,
+    chart_sum: u64,
 }
 
 /// One file of the workspace, analysed.
@@ -141,12 +146,11 @@ impl FileData {
     }
 
     /// Applies one change (`text`, `index`: the text after it) to this open
-    /// file in place, when the change leaves what other files see as it was
-    /// (see [`refs::InPlace`]): the documents of the change are parsed, the
-    /// summary and the document list are patched where they are, and nothing
-    /// else of the file is copied. False, with the file untouched, when the
-    /// change is not one it can follow ([`FileData::edited`] then builds the
-    /// new version).
+    /// file in place when it can (see [`refs::InPlace`]): the documents of
+    /// the change are parsed, the summary and the document list are patched
+    /// where they are, and nothing else of the file is copied. The file is
+    /// untouched when it cannot ([`FileData::edited`] then builds the new
+    /// version).
     fn edit_in_place(
         &mut self,
         text: &Arc<str>,
@@ -154,27 +158,36 @@ impl FileData {
         version: Option<i32>,
         edit: EditHint,
         config: &Config,
-    ) -> bool {
+    ) -> InPlaceEdit {
         let fits = edit.follows(&self.text)
             && edit.start <= edit.old_end
             && edit.old_end <= self.text.len()
             && self.text.len() - edit.old_end == text.len().wrapping_sub(edit.new_end);
         if !fits || version.is_none() || self.version.is_none() || self.syntax_only || text.len() > config.max_file_size
         {
-            return false;
+            return InPlaceEdit::Refused;
         }
-        let Some(table) = self.parts.as_mut().and_then(Arc::get_mut) else { return false };
-        let Some(patch) = self.syntax.patch(text, edit) else { return false };
+        let Some(table) = self.parts.as_mut().and_then(Arc::get_mut) else { return InPlaceEdit::Refused };
+        let Some(patch) = self.syntax.patch(text, edit) else { return InPlaceEdit::Refused };
         let Some(plan) = refs::InPlace::plan(&self.path, &self.summary, table, &self.syntax.docs, &patch) else {
-            return false;
+            return InPlaceEdit::Refused;
         };
+        // what the cross-file model must forget, read before it is overwritten
+        let (k, n) = (patch.k, patch.docs.len());
+        let old = plan.key_changed.then(|| {
+            let old = resolve::OldRun::of_summary(&self.syntax.docs, &self.summary, k, k + n);
+            (old, k + n)
+        });
         let ids: Vec<u64> = patch.docs.iter().map(|d| d.id).collect();
         plan.commit(&mut self.summary, table, ids.into_iter());
         self.syntax.apply_patch(patch);
         self.text = text.clone();
         self.index = index.clone();
         self.version = version;
-        true
+        match old {
+            Some((old, ne)) => InPlaceEdit::Changed(Box::new(old), ne),
+            None => InPlaceEdit::Kept,
+        }
     }
 
     /// The memo of type `T` (this version's or the previous version's: the
@@ -191,6 +204,16 @@ impl FileData {
             *self.memo.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
         }
     }
+}
+
+/// What [`FileData::edit_in_place`] did.
+enum InPlaceEdit {
+    /// Nothing: the change needs a new version.
+    Refused,
+    /// Applied; other files see the file as before.
+    Kept,
+    /// Applied; other files see a change of the documents `[old.k, ne)`.
+    Changed(Box<resolve::OldRun>, usize),
 }
 
 /// All files known to the server or the checker, with settings and schemas.
@@ -317,18 +340,29 @@ impl Workspace {
         // in place when no snapshot holds the file and the change keeps what
         // other files see: the model, schemas and charts stay as they are
         // (as `insert` leaves them for an unchanged summary)
-        if let Some(e) = edit
-            && let Some(slot) = self.files.get_mut(&path)
-            && let Some(file) = Arc::get_mut(slot)
-            && file.edit_in_place(&text, &index, version, e, &self.config)
-        {
-            if crate::schema::has_crds(file) {
+        let in_place = match (edit, self.files.get_mut(&path).and_then(Arc::get_mut)) {
+            (Some(e), Some(file)) => file.edit_in_place(&text, &index, version, e, &self.config),
+            _ => InPlaceEdit::Refused,
+        };
+        if !matches!(in_place, InPlaceEdit::Refused) {
+            let file = self.files[&path].clone();
+            if crate::schema::has_crds(&file) {
                 self.schemas = OnceLock::new();
             }
             if charts::is_chart_file(&path) {
                 self.charts = Default::default();
             }
-            return false;
+            let InPlaceEdit::Changed(old, ne) = in_place else { return false };
+            // as `insert` does for a changed summary
+            let model = self.ref_model.take();
+            self.invalidate();
+            if let Some(mut model) = model
+                && let Some(plan) = model.plan_run(*old, &file, ne)
+            {
+                Arc::make_mut(&mut model).apply(&self.files, &self.roots, &file, plan);
+                let _ = self.ref_model.set(model);
+            }
+            return true;
         }
         let prev = self.files.get(&path).cloned();
         let data = FileData::edited(path.clone(), text, index, version, prev.as_deref(), edit, &self.config);

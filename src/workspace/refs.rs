@@ -723,9 +723,8 @@ pub fn doc_part(doc: &FileDoc, kustomize_first: bool) -> Arc<DocPart> {
 pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> FileSummary {
     let mut objects = Vec::with_capacity(parts.len());
     let mut out = RefSummary::default();
-    let mut key = std::collections::hash_map::DefaultHasher::new();
-    let mut chart_key = std::collections::hash_map::DefaultHasher::new();
-    let mut charts = false;
+    let mut key = term(usize::MAX, parts.len() as u64);
+    let (mut chart_docs, mut chart_sum) = (0, 0u64);
     let mut sets = false;
     let mut crds = false;
     for (i, (doc, part)) in docs.iter().zip(parts).enumerate() {
@@ -734,18 +733,33 @@ pub fn assemble(docs: &[FileDoc], parts: &[Arc<DocPart>]) -> FileSummary {
         objects.push(part.object.moved(i, base));
         out.append_moved(&part.refs, i, base);
         sets |= part.sets_no_cross_ns;
-        h(&mut key, part.key);
+        key = key.wrapping_add(term(i, part.key));
         if part.chart_key != 0 {
-            charts = true;
-            h(&mut chart_key, (i, part.chart_key));
+            chart_docs += 1;
+            chart_sum = chart_sum.wrapping_add(term(i, part.chart_key));
         }
     }
     if out.no_cross_ns.is_empty() && sets {
         // set somewhere else than in a kustomize patch: every controller
         out.no_cross_ns.push("*".into());
     }
-    let chart_key = if charts { chart_key.finish() | 1 } else { 0 };
-    FileSummary { objects, refs: out, key: key.finish(), chart_key, crds }
+    FileSummary { objects, refs: out, key, chart_key: chart_key(chart_docs, chart_sum), crds, chart_docs, chart_sum }
+}
+
+/// A file's keys are sums of one term per document (its index and its
+/// part's key, mixed), so that a change of one document updates them by
+/// its terms alone. (A finalizer of splitmix64: every input bit moves
+/// every output bit.)
+fn term(i: usize, v: u64) -> u64 {
+    let mut z = v ^ (i as u64).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A file's chart key: 0 without chart documents, never 0 with some.
+fn chart_key(docs: usize, sum: u64) -> u64 {
+    if docs > 0 { sum | 1 } else { 0 }
 }
 
 /// Extracts the objects and references of one file.
@@ -794,16 +808,20 @@ pub fn extract_edited(
 }
 
 /// A change of an open file, worked out against its summary without
-/// touching it: what [`InPlace::commit`] writes. It exists only for a change
-/// that leaves what other files see as it was (the same documents, each with
-/// the same key and the same number of items of each sort), so that the
-/// summary's key, its object indices and the cross-file model all stay, and
-/// the summary is patched where it is instead of assembled again: the run's
-/// items are overwritten and the later ones move. A keystroke in a file of
-/// 10,000 documents then costs about one document, not a copy of them all.
+/// touching it: what [`InPlace::commit`] writes. It exists for a change that
+/// keeps the file's documents and, in each, the number of items of each
+/// sort, so that the object indices and every item's index stay, and the
+/// summary is patched where it is instead of assembled again: the run's
+/// items are overwritten, the later ones move, and the file's keys change
+/// by the run's terms. A keystroke in a file of 10,000 documents then costs
+/// about one document, not a copy of them all. When the run's keys changed,
+/// other files see the change: the cross-file model is patched from the
+/// run's previous items ([`crate::workspace::resolve::OldRun`]).
 pub struct InPlace {
     k: usize,
     parts: Vec<Arc<DocPart>>,
+    /// A document of the run changed what other files see.
+    pub key_changed: bool,
     bases: Vec<usize>,
     delta: isize,
     /// Where the run's items are in each vector of the summary.
@@ -856,15 +874,14 @@ impl InPlace {
             return None;
         }
         let mut parts = Vec::with_capacity(n);
+        let mut key_changed = false;
         for (j, d) in patch.docs.iter().enumerate() {
             let old = &table.parts[k + j];
             let new = if table.ids[k + j] == d.id { old.clone() } else { doc_part(d, false) };
             let plain = |p: &DocPart| {
                 p.refs.kustomize.is_none() && p.refs.artifact_copies.is_empty() && p.refs.no_cross_ns.is_empty()
             };
-            if new.key != old.key
-                || new.chart_key != old.chart_key
-                || new.sets_no_cross_ns != old.sets_no_cross_ns
+            if new.sets_no_cross_ns != old.sets_no_cross_ns
                 || (new.object.kind_str() == "CustomResourceDefinition")
                     != (old.object.kind_str() == "CustomResourceDefinition")
                 || counts(&new.refs) != counts(&old.refs)
@@ -873,6 +890,7 @@ impl InPlace {
             {
                 return None;
             }
+            key_changed |= new.key != old.key;
             parts.push(new);
         }
         // the run's items: by object index, or by position for those
@@ -935,13 +953,27 @@ impl InPlace {
             return None;
         }
         let bases = patch.docs.iter().map(|d| d.base()).collect();
-        Some(InPlace { k, parts, bases, delta: patch.delta, at })
+        Some(InPlace { k, parts, key_changed, bases, delta: patch.delta, at })
     }
 
     /// Writes the patch: the run's objects and items, the later ones moved,
     /// and the run's parts into the table.
     pub fn commit(self, summary: &mut FileSummary, table: &mut PartTable, ids: impl Iterator<Item = u64>) {
-        let InPlace { k, parts, bases, delta, at } = self;
+        let InPlace { k, parts, bases, delta, at, .. } = self;
+        // the keys, by the run's terms
+        for (j, (old, new)) in table.parts[k..].iter().zip(&parts).enumerate() {
+            let i = k + j;
+            summary.key = summary.key.wrapping_sub(term(i, old.key)).wrapping_add(term(i, new.key));
+            if old.chart_key != 0 {
+                summary.chart_docs -= 1;
+                summary.chart_sum = summary.chart_sum.wrapping_sub(term(i, old.chart_key));
+            }
+            if new.chart_key != 0 {
+                summary.chart_docs += 1;
+                summary.chart_sum = summary.chart_sum.wrapping_add(term(i, new.chart_key));
+            }
+        }
+        summary.chart_key = chart_key(summary.chart_docs, summary.chart_sum);
         let mut run = RefSummary::default();
         for (j, (p, &base)) in parts.iter().zip(&bases).enumerate() {
             summary.objects[k + j] = p.object.moved(k + j, base);

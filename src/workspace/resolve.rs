@@ -246,7 +246,11 @@ pub struct OldRun {
 impl OldRun {
     /// The run `[k, oe)` of `old`.
     pub fn of(old: &FileData, k: usize, oe: usize) -> OldRun {
-        let (od, os) = (&old.syntax.docs, &old.summary);
+        Self::of_summary(&old.syntax.docs, &old.summary, k, oe)
+    }
+
+    /// The run `[k, oe)` of a file with documents `od` and summary `os`.
+    pub fn of_summary(od: &[crate::syntax::FileDoc], os: &super::FileSummary, k: usize, oe: usize) -> OldRun {
         let r = &os.refs;
         let refs_at = run_of(&r.refs, |x| x.object, k, oe);
         let apps_at = run_of(&r.appliers, |a| a.object, k, oe);
