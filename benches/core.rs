@@ -206,7 +206,7 @@ fn typing_new_object(objects: usize, max: usize) {
     // the 10,000-object file is 7 MB: analyse it fully, as the LSP benchmark's settings do
     ws.config.max_file_size = 64 << 20;
     let mut doc = Document::new(&text, 1);
-    ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
+    ws.set_file(path.clone(), text.clone(), Some(1));
     std::hint::black_box(file_diagnostics(&ws.analysis(), ws.file(&path).unwrap()));
     let times = type_text(&mut ws, &path, &mut doc, text.lines().count() as u32, TYPED, max).0;
     stats(&format!("typing a new object at the end ({objects} docs)"), times, None);
@@ -236,15 +236,10 @@ fn type_text(
             col += 1;
         }
         let patches = ws.ref_model().patches;
+        let from = doc.version;
         let t = Instant::now();
-        doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
-        ws.set_file_edited(
-            path.to_path_buf(),
-            doc.text().clone(),
-            doc.index().clone(),
-            Some(2 + i as i32),
-            doc.last_edit(),
-        );
+        let bytes = doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
+        ws.edit_file(path, from, 2 + i as i32, &bytes).expect("the file follows its document");
         std::hint::black_box(file_diagnostics(&ws.analysis(), ws.file(path).unwrap()));
         times.push(t.elapsed());
         // (the diagnostics asked for the model: it is there, patched or rebuilt)
@@ -303,7 +298,7 @@ fn typing_in_workspace(files: usize, max: usize, source: &str) {
     }
     let path = root.join("clusters/typed/sync.yaml");
     let mut doc = Document::new("", 1);
-    ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
+    ws.set_file(path.clone(), String::new(), Some(1));
     std::hint::black_box(file_diagnostics(&ws.analysis(), ws.file(&path).unwrap()));
     let typed = TYPED_KS.replace("name: fleet", &format!("name: {source}"));
     let (times, changes) = type_text(&mut ws, &path, &mut doc, 0, &typed, max);
@@ -332,7 +327,7 @@ fn keystrokes(objects: usize, rounds: usize, target: Option<Duration>) {
     // the 10,000-object file is 7 MB: analyse it fully, as the LSP benchmark's settings do
     ws.config.max_file_size = 64 << 20;
     let mut doc = Document::new(&text, 1);
-    ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
+    ws.set_file(path.clone(), text.clone(), Some(1));
     {
         let a = ws.analysis();
         let d = file_diagnostics(&a, ws.file(&path).unwrap());
@@ -358,9 +353,10 @@ fn keystrokes(objects: usize, rounds: usize, target: Option<Duration>) {
                 text: "x".into(),
             }
         };
+        let from = doc.version;
         let t = Instant::now();
-        doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
-        ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(2 + i as i32), doc.last_edit());
+        let bytes = doc.apply(&[edit], 2 + i as i32, Encoding::Utf16);
+        ws.edit_file(&path, from, 2 + i as i32, &bytes).expect("the file follows its document");
         let a = ws.analysis();
         let d = file_diagnostics(&a, ws.file(&path).unwrap());
         std::hint::black_box(d);

@@ -225,7 +225,8 @@ fn incremental_edits(
                 continue;
             }
             model.replace_range(s..e, ins);
-            doc.apply(
+            let from = doc.version;
+            let bytes = doc.apply(
                 &[TextEdit {
                     range: Some((LineCol { line: ls.line, col: ls.col }, LineCol { line: le.line, col: le.col })),
                     text: ins.to_string(),
@@ -233,19 +234,14 @@ fn incremental_edits(
                 v as i32 + 2,
                 Encoding::Utf16,
             );
-            prop_assert_eq!(&**doc.text(), model.as_str());
-            prop_assert_eq!(&**doc.index(), &LineIndex::new(&model));
+            prop_assert_eq!(&*doc.text(), model.as_str());
             // documents outside the change are reused on the change's word
-            // (the first change's hint is for the document's text, not the
-            // workspace's copy from `set_file`, and must be refused there)
-            syntax = SyntaxFile::parse_edited(doc.text(), Some(&syntax), doc.last_edit());
-            ws.set_file_edited(
-                path.clone(),
-                doc.text().clone(),
-                doc.index().clone(),
-                Some(v as i32 + 2),
-                doc.last_edit(),
-            );
+            syntax = SyntaxFile::parse_edited(&doc.text(), Some(&syntax), Some(bytes[0].hint()));
+            // the workspace's copy follows the change where it is
+            prop_assert_eq!(ws.edit_file(&path, from, v as i32 + 2, &bytes).map(|_| ()), Some(()));
+            let f = ws.file(&path).unwrap();
+            prop_assert_eq!(&*f.text, model.as_str());
+            prop_assert_eq!(&*f.index, &LineIndex::new(&model));
             let _ = ide::diagnostics::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
         }
         let fresh = SyntaxFile::parse(&model, None);
@@ -305,7 +301,7 @@ fn edits_in_place_equal_a_fresh_analysis() {
     let mut model = format!("{first}{later}{later}");
     let mut ws = Workspace::default();
     let mut doc = Document::new(&model, 1);
-    ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
+    ws.set_file(path.clone(), model.clone(), Some(1));
     let _ = ide::diagnostics::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
     // (what to find, which occurrence, what replaces it, in place)
     let steps: [(&str, usize, &str, bool); 12] = [
@@ -344,10 +340,10 @@ fn edits_in_place_equal_a_fresh_analysis() {
         let (ls, le) = (idx.line_col(&model, s, Encoding::Utf16), idx.line_col(&model, e, Encoding::Utf16));
         model.replace_range(s..e, with);
         let version = v as i32 + 2;
-        doc.apply(&[TextEdit { range: Some((ls, le)), text: with.to_string() }], version, Encoding::Utf16);
+        let bytes = doc.apply(&[TextEdit { range: Some((ls, le)), text: with.to_string() }], version, Encoding::Utf16);
         let before: *const _ = &**ws.file(&path).unwrap();
         let patches = ws.ref_model().patches;
-        ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(version), doc.last_edit());
+        assert!(ws.edit_file(&path, version - 1, version, &bytes).is_some());
         let file = ws.file(&path).unwrap();
         assert_eq!(std::ptr::eq(before, &**file), in_place, "step {v} ({find} -> {with}) in place");
         assert_eq!(&*file.text, model.as_str());

@@ -442,15 +442,15 @@ mod tests {
         let path = std::path::PathBuf::from("/t/a.yaml");
         let mut ws = Workspace::default();
         let mut doc = Document::new(&format!("{}---\n{}---\n{}", obj("a"), obj("b"), obj("c")), 1);
-        ws.set_file_shared(path.clone(), doc.text().clone(), doc.index().clone(), Some(1));
+        ws.set_file(path.clone(), doc.text().to_string(), Some(1));
         let _ = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
         let table = |ws: &Workspace| ws.file(&path).unwrap().memo::<super::DocTable>().unwrap();
         let before = table(&ws);
         // edit, then check the entries and the diagnostics against a fresh analysis
         let mut step = |doc: &mut Document, line: u32, text: &str, version: i32, unknown: usize| {
             let at = LineCol { line, col: 0 };
-            doc.apply(&[TextEdit { range: Some((at, at)), text: text.into() }], version, Encoding::Utf16);
-            ws.set_file_edited(path.clone(), doc.text().clone(), doc.index().clone(), Some(version), doc.last_edit());
+            let bytes = doc.apply(&[TextEdit { range: Some((at, at)), text: text.into() }], version, Encoding::Utf16);
+            assert!(ws.edit_file(&path, version - 1, version, &bytes).is_some());
             let got = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
             let mut fresh = Workspace::default();
             fresh.set_file(path.clone(), doc.text().to_string(), Some(1));

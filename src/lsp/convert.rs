@@ -85,7 +85,7 @@ pub fn severity(s: Severity) -> lsp::DiagnosticSeverity {
 
 /// A resolver of (path → text, index) for ranges in other files.
 pub trait Texts {
-    fn text_of(&self, path: &Path) -> Option<(std::sync::Arc<str>, std::sync::Arc<LineIndex>)>;
+    fn text_of(&self, path: &Path) -> Option<(crate::text::Text, std::sync::Arc<LineIndex>)>;
 }
 
 pub fn diagnostic(

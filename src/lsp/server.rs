@@ -94,7 +94,7 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
 struct SnapshotTexts<'a>(&'a Workspace);
 
 impl Texts for SnapshotTexts<'_> {
-    fn text_of(&self, path: &Path) -> Option<(Arc<str>, Arc<LineIndex>)> {
+    fn text_of(&self, path: &Path) -> Option<(crate::text::Text, Arc<LineIndex>)> {
         if let Some(f) = self.0.file(path) {
             return Some((f.text.clone(), f.index.clone()));
         }
@@ -577,7 +577,8 @@ impl LanguageServer for Server {
         let changed = {
             let mut st = lock(&self.state);
             let doc = Document::new(&td.text, td.version);
-            let (text, index) = (doc.text().clone(), doc.index().clone());
+            let index = Arc::new(LineIndex::new(&td.text));
+            let text = crate::text::Text::from(td.text);
             st.open.insert(path.clone(), OpenDoc { uri: td.uri.clone(), doc });
             st.published.remove(&path);
             Arc::make_mut(&mut st.ws).set_file_shared(path.clone(), text, index, Some(td.version))
@@ -590,7 +591,8 @@ impl LanguageServer for Server {
         let version = params.text_document.version;
         let edits = to_edits(params.content_changes);
         let changed = {
-            let mut st = lock(&self.state);
+            let mut guard = lock(&self.state);
+            let st = &mut *guard;
             let enc = st.enc;
             let Some(open) = st.open.get_mut(&path) else {
                 tracing::warn!(path = %path.display(), "didChange for a document that is not open; ignored");
@@ -599,20 +601,34 @@ impl LanguageServer for Server {
             if version <= open.doc.version {
                 tracing::warn!(version, have = open.doc.version, "didChange with a version that does not increase");
             }
+            let from = open.doc.version;
             let r = std::panic::catch_unwind(AssertUnwindSafe(|| open.doc.apply(&edits, version, enc)));
-            if r.is_err() {
+            let Ok(bytes) = r else {
                 tracing::error!("applying an edit panicked; the document keeps its last good text");
                 return;
-            }
-            let (text, index, edit) = (open.doc.text().clone(), open.doc.index().clone(), open.doc.last_edit());
+            };
+            let doc = &open.doc;
             let ws = Arc::make_mut(&mut st.ws);
-            match std::panic::catch_unwind(AssertUnwindSafe(|| {
-                ws.set_file_edited(path.clone(), text, index, Some(version), edit)
-            })) {
+            // the workspace's copy of the text follows the change where it
+            // is; when it cannot (it was not at the document's last version),
+            // it gets the whole text
+            let whole = |ws: &mut Workspace| {
+                let text = doc.text();
+                let index = Arc::new(LineIndex::new(&text));
+                ws.set_file_shared(path.clone(), text, index, Some(version))
+            };
+            let r = std::panic::catch_unwind(AssertUnwindSafe(|| match ws.edit_file(&path, from, version, &bytes) {
+                Some(c) => c,
+                None => whole(ws),
+            }));
+            match r {
                 Ok(c) => c,
                 Err(_) => {
-                    tracing::error!("analysing a change panicked");
-                    return;
+                    tracing::error!("analysing a change panicked; the file is analysed again from its whole text");
+                    match std::panic::catch_unwind(AssertUnwindSafe(|| whole(ws))) {
+                        Ok(c) => c,
+                        Err(_) => return,
+                    }
                 }
             }
         };

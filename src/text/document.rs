@@ -1,6 +1,6 @@
 use ropey::Rope;
 
-use super::{Encoding, LineCol, LineIndex, TextRange};
+use super::{Encoding, LineCol, Text};
 
 /// One change of an LSP `didChange`: a range (None = whole document) and
 /// the new text.
@@ -10,103 +10,76 @@ pub struct TextEdit {
     pub text: String,
 }
 
-/// Where the last change of a document fell, in bytes: `text[..start]` is
-/// unchanged, and the old `text[old_end..]` is now `text[new_end..]`. The
-/// syntax layer uses it to reuse the documents outside the change without
-/// comparing their text.
+/// Where a change fell, in bytes: `text[..start]` is unchanged, and the old
+/// `text[old_end..]` is now `text[new_end..]`. The syntax layer uses it to
+/// reuse the documents outside the change without comparing their text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EditHint {
-    /// The address of the text the change was applied to: a hint holds only
-    /// for that text (see [`EditHint::follows`]).
-    before: usize,
     pub start: usize,
     pub old_end: usize,
     pub new_end: usize,
 }
 
-impl EditHint {
-    /// True when `prev` is the text this change was applied to. Two texts
-    /// alive at once have distinct addresses, and the text the change was
-    /// applied to was alive until the change, so a text still alive with
-    /// that address is that text.
-    pub fn follows(&self, prev: &std::sync::Arc<str>) -> bool {
-        std::sync::Arc::as_ptr(prev) as *const u8 as usize == self.before
-    }
+/// One change in bytes: `text[start..end]` becomes `text` (offsets into the
+/// text as the previous change of the same batch left it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ByteEdit {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
 
-    /// A change of `before`.
-    fn new(before: &std::sync::Arc<str>, start: usize, old_end: usize, new_end: usize) -> EditHint {
-        EditHint { before: std::sync::Arc::as_ptr(before) as *const u8 as usize, start, old_end, new_end }
+impl ByteEdit {
+    pub fn hint(&self) -> EditHint {
+        EditHint { start: self.start, old_end: self.end, new_end: self.start + self.text.len() }
     }
 }
 
-/// An open document: the rope is the source of truth for positions; `text`
-/// and `index` are the flat snapshot the analysis reads (after each edit, one
-/// copy of the text and the moved line starts after the edit).
+/// An open document: the rope is the source of truth for positions. The
+/// flat text the analysis reads is not kept here but in the workspace,
+/// which applies each change's [`ByteEdit`]s to it where it is (see
+/// `Workspace::edit_file`): a keystroke in a 7 MB file copies nothing.
 #[derive(Clone, Debug)]
 pub struct Document {
     rope: Rope,
     pub version: i32,
-    text: std::sync::Arc<str>,
-    index: std::sync::Arc<LineIndex>,
-    last_edit: Option<EditHint>,
 }
 
 impl Document {
     pub fn new(text: &str, version: i32) -> Self {
-        let rope = Rope::from_str(text);
-        Self { rope, version, text: text.into(), index: std::sync::Arc::new(LineIndex::new(text)), last_edit: None }
+        Self { rope: Rope::from_str(text), version }
     }
 
-    pub fn text(&self) -> &std::sync::Arc<str> {
-        &self.text
-    }
-
-    pub fn index(&self) -> &std::sync::Arc<LineIndex> {
-        &self.index
-    }
-
-    /// Where the last [`Document::apply`] changed the text, when it was one
-    /// ranged change.
-    pub fn last_edit(&self) -> Option<EditHint> {
-        self.last_edit
+    /// The whole text, written out from the rope (a copy: for opening a
+    /// file, and for a workspace that could not follow a change).
+    pub fn text(&self) -> Text {
+        let mut s = String::with_capacity(self.rope.len_bytes());
+        for chunk in self.rope.chunks() {
+            s.push_str(chunk);
+        }
+        s.into()
     }
 
     /// Applies LSP content changes in order. Each range is resolved against
-    /// the text as left by the previous change; out-of-range positions clamp.
-    pub fn apply(&mut self, edits: &[TextEdit], version: i32, enc: Encoding) {
-        // the flat text and its line index are updated per edit: one copy of
-        // the text, and the line starts after the edit moved, not rescanned
-        let mut text: Option<std::sync::Arc<str>> = None;
-        let mut index = None;
-        let mut hint = None;
+    /// the text as left by the previous change; out-of-range positions
+    /// clamp. Returns the changes in bytes, for the workspace's copy.
+    pub fn apply(&mut self, edits: &[TextEdit], version: i32, enc: Encoding) -> Vec<ByteEdit> {
+        let mut out = Vec::with_capacity(edits.len());
         for edit in edits {
-            let flat: &str = text.as_deref().unwrap_or(&self.text);
-            match edit.range {
-                None => {
-                    self.rope = Rope::from_str(&edit.text);
-                    index = Some(LineIndex::new(&edit.text));
-                    text = Some(edit.text.as_str().into());
-                }
+            let (s, e) = match edit.range {
+                None => (0, self.rope.len_chars()),
                 Some((start, end)) => {
                     let s = self.rope_char(start, enc);
-                    let e = self.rope_char(end, enc).max(s);
-                    let (sb, eb) = (self.rope.char_to_byte(s), self.rope.char_to_byte(e));
-                    self.rope.remove(s..e);
-                    self.rope.insert(s, &edit.text);
-                    let next = splice(flat, sb, eb, &edit.text);
-                    hint = (edits.len() == 1).then(|| EditHint::new(&self.text, sb, eb, sb + edit.text.len()));
-                    let prev_index = index.take().unwrap_or_else(|| (*self.index).clone());
-                    index = Some(prev_index.edited(&next, sb, eb, sb + edit.text.len()));
-                    text = Some(next);
+                    (s, self.rope_char(end, enc).max(s))
                 }
-            }
+            };
+            let (sb, eb) = (self.rope.char_to_byte(s), self.rope.char_to_byte(e));
+            self.rope.remove(s..e);
+            self.rope.insert(s, &edit.text);
+            out.push(ByteEdit { start: sb, end: eb, text: edit.text.clone() });
         }
         self.version = version;
-        self.last_edit = hint;
-        if let (Some(text), Some(index)) = (text, index) {
-            self.index = std::sync::Arc::new(index);
-            self.text = text;
-        }
+        out
     }
 
     /// A position to a char index in the rope, clamped as [`LineIndex::offset`]
@@ -150,38 +123,6 @@ impl Document {
             }
         }
     }
-
-    pub fn range_to_lsp(&self, range: TextRange, enc: Encoding) -> (LineCol, LineCol) {
-        (self.index.line_col(&self.text, range.start, enc), self.index.line_col(&self.text, range.end, enc))
-    }
-}
-
-/// `flat` with `flat[start..end]` replaced by `insert`, written once into its
-/// shared allocation. Through a `String`, the 7 MB text of a 10,000-object
-/// file was copied twice per keystroke (`Arc<str>::from(String)` copies).
-fn splice(flat: &str, start: usize, end: usize, insert: &str) -> std::sync::Arc<str> {
-    let parts = [&flat.as_bytes()[..start], insert.as_bytes(), &flat.as_bytes()[end..]];
-    let len = parts.iter().map(|p| p.len()).sum();
-    let mut buf = std::sync::Arc::<[u8]>::new_uninit_slice(len);
-    let dst = std::sync::Arc::get_mut(&mut buf).expect("a new allocation is not shared");
-    let mut at = 0;
-    for part in parts {
-        // a memcpy (a loop of byte writes was not turned into one)
-        let d = &mut dst[at..at + part.len()];
-        // SAFETY: `d` is `part.len()` bytes (the slice checked the bounds) of
-        // a new allocation, so it cannot overlap `part`; `MaybeUninit<u8>`
-        // has the layout of `u8`.
-        unsafe { std::ptr::copy_nonoverlapping(part.as_ptr(), d.as_mut_ptr().cast::<u8>(), part.len()) };
-        at += part.len();
-    }
-    debug_assert_eq!(at, len);
-    // SAFETY: the loop above wrote all `len` bytes.
-    let bytes = unsafe { buf.assume_init() };
-    debug_assert!(std::str::from_utf8(&bytes).is_ok());
-    // SAFETY: the bytes are valid UTF-8: two slices of `flat` cut at char
-    // boundaries (byte offsets of rope chars) around a `&str`; and `str`
-    // has the layout of `[u8]`, so the pointer cast keeps the allocation.
-    unsafe { std::sync::Arc::from_raw(std::sync::Arc::into_raw(bytes) as *const str) }
 }
 
 #[cfg(test)]
@@ -197,13 +138,13 @@ mod tests {
         let mut d = Document::new("a: 😀x\r\nb: y\r\n", 1);
         // replace "x" (after the emoji: utf16 col 5) with "z"
         d.apply(&[TextEdit { range: Some((lc(0, 5), lc(0, 6))), text: "z".into() }], 2, Encoding::Utf16);
-        assert_eq!(&**d.text(), "a: 😀z\r\nb: y\r\n");
+        assert_eq!(&*d.text(), "a: 😀z\r\nb: y\r\n");
         // utf-8: emoji is 4 bytes, so 'z' is at byte col 7
         d.apply(&[TextEdit { range: Some((lc(0, 7), lc(0, 8))), text: "w".into() }], 3, Encoding::Utf8);
-        assert_eq!(&**d.text(), "a: 😀w\r\nb: y\r\n");
+        assert_eq!(&*d.text(), "a: 😀w\r\nb: y\r\n");
         // a column past the line end inserts before the CRLF
         d.apply(&[TextEdit { range: Some((lc(1, 99), lc(1, 99))), text: "!".into() }], 4, Encoding::Utf16);
-        assert_eq!(&**d.text(), "a: 😀w\r\nb: y!\r\n");
+        assert_eq!(&*d.text(), "a: 😀w\r\nb: y!\r\n");
         // two edits in one notification apply in order
         d.apply(
             &[
@@ -213,19 +154,19 @@ mod tests {
             5,
             Encoding::Utf16,
         );
-        assert_eq!(&**d.text(), "dd: 😀w\r\nb: y!\r\n");
+        assert_eq!(&*d.text(), "dd: 😀w\r\nb: y!\r\n");
         assert_eq!(d.version, 5);
         // full replacement
         d.apply(&[TextEdit { range: None, text: "x".into() }], 6, Encoding::Utf16);
-        assert_eq!(&**d.text(), "x");
+        assert_eq!(&*d.text(), "x");
     }
 
     #[test]
     fn out_of_range_edit_clamps() {
         let mut d = Document::new("ab", 1);
         d.apply(&[TextEdit { range: Some((lc(5, 0), lc(9, 9))), text: "c".into() }], 2, Encoding::Utf16);
-        assert_eq!(&**d.text(), "abc");
+        assert_eq!(&*d.text(), "abc");
         d.apply(&[TextEdit { range: Some((lc(0, 2), lc(0, 1))), text: "".into() }], 3, Encoding::Utf16);
-        assert_eq!(&**d.text(), "abc");
+        assert_eq!(&*d.text(), "abc");
     }
 }

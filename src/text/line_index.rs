@@ -45,28 +45,30 @@ impl LineIndex {
         Self { starts, len: bytes.len() }
     }
 
-    /// The index of `new_text`, which is this index's text with the bytes
-    /// `start..old_end` replaced by `start..new_end`. Line starts before the
-    /// edit are kept, those after it moved, and only the edited bytes are
-    /// scanned. (Whether `p` starts a line depends on the bytes at `p - 1`
-    /// and `p` only.)
-    pub fn edited(&self, new_text: &str, start: usize, old_end: usize, new_end: usize) -> LineIndex {
+    /// Follows a change: the index becomes that of `new_text`, which is
+    /// this index's text with the bytes `start..old_end` replaced by
+    /// `start..new_end`. Line starts before the change are kept, those after
+    /// it moved, and only the changed bytes are scanned. (Whether `p` starts
+    /// a line depends on the bytes at `p - 1` and `p` only.)
+    pub fn edit(&mut self, new_text: &str, start: usize, old_end: usize, new_end: usize) {
         let b = new_text.as_bytes();
         let before = self.starts.partition_point(|&s| s < start);
         let after = self.starts.partition_point(|&s| s <= old_end);
-        let mut starts = Vec::with_capacity(self.starts.len() + (new_end - start) / 16 + 1);
-        starts.extend_from_slice(&self.starts[..before]);
+        let mut mid = Vec::new();
         if start == 0 {
-            starts.push(0);
+            mid.push(0);
         }
         for p in start.max(1)..=new_end.min(b.len()) {
             let c = b[p - 1];
             if c == b'\n' || (c == b'\r' && b.get(p) != Some(&b'\n')) {
-                starts.push(p);
+                mid.push(p);
             }
         }
-        starts.extend(self.starts[after..].iter().map(|&s| s - old_end + new_end));
-        LineIndex { starts, len: b.len() }
+        for s in &mut self.starts[after..] {
+            *s = *s - old_end + new_end;
+        }
+        self.starts.splice(before..after, mid);
+        self.len = b.len();
     }
 
     pub fn line_count(&self) -> usize {

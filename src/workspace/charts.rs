@@ -416,7 +416,7 @@ fn load(a: &Analysis, dir: &Path, depth: usize) -> Option<Arc<ChartValues>> {
 trait ChartFiles {
     /// The first YAML document of a file, parsed.
     fn yaml(&self, path: &Path) -> Option<Arc<ParsedDoc>>;
-    fn text(&self, path: &Path) -> Option<Arc<str>>;
+    fn text(&self, path: &Path) -> Option<crate::text::Text>;
     /// A subchart (its own values under its key).
     fn sub(&self, dir: &Path, depth: usize) -> Option<Arc<ChartValues>>;
 }
@@ -427,7 +427,7 @@ impl ChartFiles for WorkspaceFiles<'_, '_> {
     fn yaml(&self, path: &Path) -> Option<Arc<ParsedDoc>> {
         self.0.file(path)?.syntax.docs.first().map(|d| d.parsed.clone())
     }
-    fn text(&self, path: &Path) -> Option<Arc<str>> {
+    fn text(&self, path: &Path) -> Option<crate::text::Text> {
         self.0.file(path).map(|f| f.text.clone())
     }
     fn sub(&self, dir: &Path, depth: usize) -> Option<Arc<ChartValues>> {
@@ -443,7 +443,7 @@ impl ChartFiles for DiskFiles {
         let text = std::fs::read_to_string(path).ok()?;
         Some(Arc::new(crate::syntax::parse_document(&text)))
     }
-    fn text(&self, path: &Path) -> Option<Arc<str>> {
+    fn text(&self, path: &Path) -> Option<crate::text::Text> {
         std::fs::read_to_string(path).ok().map(Into::into)
     }
     fn sub(&self, dir: &Path, depth: usize) -> Option<Arc<ChartValues>> {

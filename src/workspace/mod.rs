@@ -19,7 +19,7 @@ pub use resolve::RefModel;
 
 use crate::ide::Severity;
 use crate::syntax::SyntaxFile;
-use crate::text::{EditHint, LineIndex};
+use crate::text::{ByteEdit, EditHint, LineIndex, Text};
 
 /// Settings that change analysis results.
 #[derive(Clone, Debug)]
@@ -67,7 +67,7 @@ pub struct FileSummary {
 #[derive(Debug)]
 pub struct FileData {
     pub path: PathBuf,
-    pub text: Arc<str>,
+    pub text: Text,
     pub index: Arc<LineIndex>,
     pub syntax: SyntaxFile,
     pub summary: FileSummary,
@@ -87,7 +87,7 @@ pub struct FileData {
 impl FileData {
     pub fn new(
         path: PathBuf,
-        text: Arc<str>,
+        text: Text,
         index: Arc<LineIndex>,
         version: Option<i32>,
         prev: Option<&FileData>,
@@ -96,25 +96,19 @@ impl FileData {
         Self::edited(path, text, index, version, prev, None, config)
     }
 
-    /// [`FileData::new`] after one change of `prev`'s text (`edit`, used only
-    /// when it was made to that very text).
+    /// [`FileData::new`] after one change of `prev`'s text, `edit` (which
+    /// the caller made to that very text).
     pub fn edited(
         path: PathBuf,
-        text: Arc<str>,
+        text: Text,
         index: Arc<LineIndex>,
         version: Option<i32>,
         prev: Option<&FileData>,
         edit: Option<EditHint>,
         config: &Config,
     ) -> Self {
-        let edit = edit.filter(|e| {
-            prev.is_some_and(|p| {
-                e.follows(&p.text)
-                    && e.start <= e.old_end
-                    && e.old_end <= p.text.len()
-                    && p.text.len() - e.old_end == text.len().wrapping_sub(e.new_end)
-            })
-        });
+        let edit =
+            edit.filter(|e| prev.is_some() && e.start <= e.old_end && e.start <= e.new_end && e.new_end <= text.len());
         let syntax_only = text.len() > config.max_file_size;
         let syntax = if text.len() > config.max_file_size.saturating_mul(2) {
             // far too large: not parsed at all (the size diagnostic says so)
@@ -153,16 +147,13 @@ impl FileData {
     /// version).
     fn edit_in_place(
         &mut self,
-        text: &Arc<str>,
+        text: &Text,
         index: &Arc<LineIndex>,
         version: Option<i32>,
         edit: EditHint,
         config: &Config,
     ) -> InPlaceEdit {
-        let fits = edit.follows(&self.text)
-            && edit.start <= edit.old_end
-            && edit.old_end <= self.text.len()
-            && self.text.len() - edit.old_end == text.len().wrapping_sub(edit.new_end);
+        let fits = edit.start <= edit.old_end && edit.start <= edit.new_end && edit.new_end <= text.len();
         if !fits || version.is_none() || self.version.is_none() || self.syntax_only || text.len() > config.max_file_size
         {
             return InPlaceEdit::Refused;
@@ -317,22 +308,63 @@ impl Workspace {
         self.set_file_shared(path, text.into(), index, version)
     }
 
-    pub fn set_file_shared(
-        &mut self,
-        path: PathBuf,
-        text: Arc<str>,
-        index: Arc<LineIndex>,
-        version: Option<i32>,
-    ) -> bool {
+    pub fn set_file_shared(&mut self, path: PathBuf, text: Text, index: Arc<LineIndex>, version: Option<i32>) -> bool {
         self.set_file_edited(path, text, index, version, None)
     }
 
-    /// [`Workspace::set_file_shared`] right after one change of an open
-    /// document ([`crate::text::Document::last_edit`]).
-    pub fn set_file_edited(
+    /// Applies an open document's change (its [`ByteEdit`]s, in order, as
+    /// [`crate::text::Document::apply`] gave them) to the file, which must
+    /// be at version `from`. The text and line index are changed where they
+    /// are when nothing else holds them, and the file in place when it can
+    /// be ([`FileData::edit_in_place`]). Returns whether what other files see
+    /// changed; None, with the file as it was, when it is not at `from` or
+    /// an edit does not fit its text: the caller must then set the whole text.
+    pub fn edit_file(&mut self, path: &Path, from: i32, version: i32, edits: &[ByteEdit]) -> Option<bool> {
+        let slot = self.files.get_mut(path)?;
+        if slot.version != Some(from) {
+            return None;
+        }
+        // every edit fits the text the ones before it leave (and the first
+        // one cuts this text at char boundaries; the others are checked as
+        // they are applied)
+        let mut len = slot.text.len();
+        for e in edits {
+            if e.start > e.end || e.end > len {
+                return None;
+            }
+            len = len - (e.end - e.start) + e.text.len();
+        }
+        if let Some(e) = edits.first()
+            && !(slot.text.is_char_boundary(e.start) && slot.text.is_char_boundary(e.end))
+        {
+            return None;
+        }
+        let (mut text, mut index) = match Arc::get_mut(slot) {
+            Some(file) => (std::mem::take(&mut file.text), std::mem::take(&mut file.index)),
+            None => (slot.text.clone(), slot.index.clone()),
+        };
+        for e in edits {
+            if !(text.is_char_boundary(e.start) && text.is_char_boundary(e.end)) {
+                // not the text the document changed: the caller sets the
+                // whole text, which replaces the file
+                return None;
+            }
+            text.edit(e.start, e.end, &e.text);
+            Arc::make_mut(&mut index).edit(&text, e.start, e.end, e.start + e.text.len());
+        }
+        let hint = match edits {
+            [e] => Some(e.hint()),
+            _ => None,
+        };
+        Some(self.set_file_edited(path.to_path_buf(), text, index, Some(version), hint))
+    }
+
+    /// [`Workspace::set_file_shared`] after one change `edit` of the file's
+    /// current text.
+    fn set_file_edited(
         &mut self,
         path: PathBuf,
-        text: Arc<str>,
+        text: Text,
         index: Arc<LineIndex>,
         version: Option<i32>,
         edit: Option<EditHint>,
@@ -511,41 +543,42 @@ pub fn load_file(path: &Path, config: &Config) -> Option<FileData> {
 mod tests {
     use super::*;
 
-    /// An edit hint is taken only for the text it was made to: the
-    /// documents it calls untouched are reused without reading them.
+    /// An open document's change is applied to the file's own text: the
+    /// documents outside it are reused without being read, and the text and
+    /// line index are changed where they are when nothing else holds them.
+    /// A file that is not at the document's last version refuses the change
+    /// and keeps its text (the caller then sets the whole text).
     #[test]
-    fn an_edit_hint_is_used_only_on_its_own_text() {
+    fn edits_follow_the_documents_last_version_only() {
         use crate::text::{Document, Encoding, LineCol, TextEdit};
         let v1 = "a: 1\n---\nb: 2\n---\nc: 3\n";
         let path = PathBuf::from("/t/a.yaml");
-        let config = Config::default();
+        let mut ws = Workspace::default();
+        ws.set_file(path.clone(), v1.to_string(), Some(1));
         let mut doc = Document::new(v1, 1);
-        let first = FileData::new(path.clone(), doc.text().clone(), doc.index().clone(), Some(1), None, &config);
-        // `b: 2` -> `b: 22`
+        let before: Vec<_> = ws.file(&path).unwrap().syntax.docs.iter().map(|d| d.parsed.clone()).collect();
+        // `b: 2` -> `b: 2x`, then `b: 22`
         let at = LineCol { line: 2, col: 4 };
-        doc.apply(&[TextEdit { range: Some((at, at)), text: "2".into() }], 2, Encoding::Utf16);
-        let hint = doc.last_edit().expect("one ranged change");
-        assert_eq!((hint.start, hint.old_end, hint.new_end), (13, 13, 14));
-        let next = FileData::edited(
-            path.clone(),
-            doc.text().clone(),
-            doc.index().clone(),
-            Some(2),
-            Some(&first),
-            Some(hint),
-            &config,
-        );
-        let reused: Vec<bool> =
-            first.syntax.docs.iter().zip(&next.syntax.docs).map(|(a, b)| Arc::ptr_eq(&a.parsed, &b.parsed)).collect();
+        let bytes = doc.apply(&[TextEdit { range: Some((at, at)), text: "x".into() }], 2, Encoding::Utf16);
+        assert_eq!(bytes, [ByteEdit { start: 13, end: 13, text: "x".into() }]);
+        assert_eq!(ws.edit_file(&path, 1, 2, &bytes), Some(false));
+        let text_at = ws.file(&path).unwrap().text.as_ptr();
+        let end = LineCol { line: 2, col: 5 };
+        let bytes = doc.apply(&[TextEdit { range: Some((at, end)), text: "2".into() }], 3, Encoding::Utf16);
+        assert_eq!(ws.edit_file(&path, 2, 3, &bytes), Some(false));
+        let f = ws.file(&path).unwrap();
+        assert_eq!((&*f.text, f.version), ("a: 1\n---\nb: 22\n---\nc: 3\n", Some(3)));
+        assert_eq!(*f.index, LineIndex::new(&f.text));
+        assert_eq!(f.text.as_ptr(), text_at, "the text was changed where it is");
+        let reused: Vec<bool> = before.iter().zip(&f.syntax.docs).map(|(a, b)| Arc::ptr_eq(a, &b.parsed)).collect();
         assert_eq!(reused, [true, false, true]);
-        // the same claim about another text of the same length (`a: 9`
-        // instead of `a: 1`): refused, so the changed first document is parsed
-        let other: Arc<str> = "a: 9\n---\nb: 22\n---\nc: 3\n".into();
-        let lying = FileData::edited(path, other, doc.index().clone(), Some(2), Some(&next), Some(hint), &config);
-        assert_eq!(
-            lying.syntax.docs[0].parsed.tree.scalar(lying.syntax.docs[0].parsed.tree.lookup(&["a"]).unwrap()),
-            Some("9")
-        );
+        // a change made to version 2 again: the file is at 3, so it refuses
+        assert_eq!(ws.edit_file(&path, 2, 4, &bytes), None);
+        // an edit past the end of the text, or inside a character: refused
+        let past = [ByteEdit { start: 90, end: 91, text: "x".into() }];
+        assert_eq!(ws.edit_file(&path, 3, 4, &past), None);
+        let f = ws.file(&path).unwrap();
+        assert_eq!((&*f.text, f.version), ("a: 1\n---\nb: 22\n---\nc: 3\n", Some(3)));
     }
 
     /// An open file's next version takes the summary parts of the documents
