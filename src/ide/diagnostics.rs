@@ -95,6 +95,8 @@ pub struct DocTable {
     env: DocEnv,
     /// The file looks like a Go/Helm template: a YAML error, and `{{ }}`.
     template: bool,
+    /// The entries with a YAML syntax error.
+    syntax_errors: usize,
 }
 
 /// One document's entry in a [`DocTable`].
@@ -147,6 +149,11 @@ impl DocTable {
         {
             return p.clone();
         }
+        drop(prev);
+        if let Some(t) = Self::updated(a, file, &env) {
+            return t;
+        }
+        let prev = file.memo::<DocTable>().filter(|p| p.env.holds(&env));
         let mut reused = false;
         let mut entries: Vec<Result<Option<Arc<DocLocal>>, DocLocal>> = docs
             .iter()
@@ -176,34 +183,80 @@ impl DocTable {
             let mut resolver = None;
             for (i, (doc, e)) in docs.iter().zip(&mut entries).enumerate() {
                 if let Err(fresh) = e {
-                    let mut diags = Vec::new();
-                    super::validate::doc_schema_diagnostics(&env.reg, env.patch, file, doc, &mut diags);
-                    super::chart_values::release_values_diagnostics(a, file, i, doc, &mut resolver, &mut diags);
-                    let base = doc.base() as isize;
-                    fresh.diags.extend(diags.iter().map(|d| d.shifted(-base, &file.path)));
+                    other_checks(a, &env, file, i, doc, &mut resolver, fresh);
                 }
             }
             resolved_at = resolver.and_then(|r: crate::workspace::charts::DocResolver| r.oldest());
         }
-        let entries = entries
+        let entries: Vec<Option<Arc<DocLocal>>> = entries
             .into_iter()
             .map(|e| match e {
                 Ok(kept) => kept,
-                Err(fresh) => (!fresh.diags.is_empty() || fresh.syntax_error || !fresh.suppressions.is_empty())
-                    .then(|| Arc::new(fresh)),
+                Err(fresh) => keep(fresh),
             })
             .collect();
+        let syntax_errors = entries.iter().filter(|e| e.as_ref().is_some_and(|l| l.syntax_error)).count();
         // as old as the oldest entry it kept and the oldest chart resolution
         // it used: it expires with them
         let kept_at = prev.as_ref().filter(|_| reused).map(|p| p.env.charts.at());
         let oldest = [kept_at, resolved_at].into_iter().flatten().min();
         let env = DocEnv { charts: env.charts.as_old_as(oldest), ..env };
-        let table = Arc::new(DocTable { ids: docs.iter().map(|d| d.id).collect(), docs: entries, env, template });
+        let table = Arc::new(DocTable {
+            ids: docs.iter().map(|d| d.id).collect(),
+            docs: entries,
+            env,
+            template,
+            syntax_errors,
+        });
         if !template {
             // (a template's entries lack the checks it was not given)
             file.set_memo(table.clone());
         }
         table
+    }
+
+    /// The previous version's table brought up to date where it is, when
+    /// nothing else holds it and the file kept its number of documents: the
+    /// entries of the documents that changed are computed again, and nothing
+    /// is copied (at 10,000 documents, a new table was most of a keystroke's
+    /// diagnostics). None, with the table left to [`DocTable::of`], when it
+    /// cannot be.
+    fn updated(a: &Analysis, file: &FileData, env: &DocEnv) -> Option<Arc<DocTable>> {
+        let docs = &file.syntax.docs;
+        let mut t = file.take_memo::<DocTable>()?;
+        let fits = |t: &DocTable| {
+            t.env.holds(env)
+                && !t.template
+                && !env.syntax_only
+                && t.ids.len() == docs.len()
+                && t.docs.len() == docs.len()
+        };
+        let Some(table) = Arc::get_mut(&mut t).filter(|t| fits(t)) else {
+            file.set_memo(t);
+            return None;
+        };
+        let changed: Vec<usize> = (0..docs.len()).filter(|&i| table.ids[i] != docs[i].id).collect();
+        let fresh: Vec<DocLocal> = changed.iter().map(|&i| syntax_local(&docs[i], &file.path)).collect();
+        let errors = |l: &Option<Arc<DocLocal>>| l.as_ref().is_some_and(|l| l.syntax_error);
+        let syntax_errors = table.syntax_errors - changed.iter().filter(|&&i| errors(&table.docs[i])).count()
+            + fresh.iter().filter(|l| l.syntax_error).count();
+        if syntax_errors > 0 && file.text.contains("{{") && file.text.contains("}}") {
+            // a template now: built anew
+            file.set_memo(t);
+            return None;
+        }
+        let mut resolver = None;
+        for (&i, mut local) in changed.iter().zip(fresh) {
+            other_checks(a, env, file, i, &docs[i], &mut resolver, &mut local);
+            table.docs[i] = keep(local);
+            table.ids[i] = docs[i].id;
+        }
+        table.syntax_errors = syntax_errors;
+        let resolved_at = resolver.and_then(|r: crate::workspace::charts::DocResolver| r.oldest());
+        let oldest = [Some(table.env.charts.at()), resolved_at].into_iter().flatten().min();
+        table.env.charts = env.charts.clone().as_old_as(oldest);
+        file.set_memo(t.clone());
+        Some(t)
     }
 
     /// The table was built for this very version of the file.
@@ -220,6 +273,29 @@ impl DocTable {
         }
         s
     }
+}
+
+/// The checks of a document's entry besides its syntax (schema, chart
+/// values), added to `local`.
+fn other_checks(
+    a: &Analysis,
+    env: &DocEnv,
+    file: &FileData,
+    i: usize,
+    doc: &FileDoc,
+    resolver: &mut Option<crate::workspace::charts::DocResolver>,
+    local: &mut DocLocal,
+) {
+    let mut diags = Vec::new();
+    super::validate::doc_schema_diagnostics(&env.reg, env.patch, file, doc, &mut diags);
+    super::chart_values::release_values_diagnostics(a, file, i, doc, resolver, &mut diags);
+    let base = doc.base() as isize;
+    local.diags.extend(diags.iter().map(|d| d.shifted(-base, &file.path)));
+}
+
+/// An entry is kept only when it has something to say.
+fn keep(local: DocLocal) -> Option<Arc<DocLocal>> {
+    (!local.diags.is_empty() || local.syntax_error || !local.suppressions.is_empty()).then(|| Arc::new(local))
 }
 
 /// The syntax part of a document's entry (the other checks are added when
@@ -476,6 +552,49 @@ mod tests {
         );
         assert_eq!(grown.docs.len(), 4);
         assert!(same(0, 0, &after, &grown) && same(1, 1, &after, &grown) && same(2, 3, &after, &grown));
+    }
+
+    /// When nothing else holds an open file's table, an edit that keeps the
+    /// number of documents brings it up to date where it is: the same
+    /// table, the edited document's entry computed again, the others kept,
+    /// and the diagnostics those of a fresh analysis; an edit that makes the
+    /// file a template (a YAML error and `{{ }}`) is not followed in place.
+    #[test]
+    fn a_table_follows_an_edit_where_it_is() {
+        use crate::text::{Document, Encoding, LineCol, TextEdit};
+        use std::sync::Arc;
+        let obj = |name: &str| {
+            format!(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: x\nspec:\n  intervall: 1m\n  url: https://example.com/{name}\n"
+            )
+        };
+        let path = std::path::PathBuf::from("/t/a.yaml");
+        let mut ws = Workspace::default();
+        let mut doc = Document::new(&format!("{}---\n{}---\n{}# {{{{ x }}}}\n", obj("a"), obj("b"), obj("c")), 1);
+        ws.set_file(path.clone(), doc.text().to_string(), Some(1));
+        let _ = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
+        let table = |ws: &Workspace| ws.file(&path).unwrap().memo::<super::DocTable>().unwrap();
+        let entries = |ws: &Workspace| table(ws).docs.iter().map(|e| e.as_ref().map(Arc::as_ptr)).collect::<Vec<_>>();
+        let mut step = |doc: &mut Document, line: u32, text: &str, version: i32| {
+            let (at_table, at_entries) = (Arc::as_ptr(&table(&ws)), entries(&ws));
+            let at = LineCol { line, col: 0 };
+            let bytes = doc.apply(&[TextEdit { range: Some((at, at)), text: text.into() }], version, Encoding::Utf16);
+            assert!(ws.edit_file(&path, version - 1, version, &bytes).is_some());
+            let got = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
+            let mut fresh = Workspace::default();
+            fresh.set_file(path.clone(), doc.text().to_string(), Some(1));
+            assert_eq!(got, super::file_diagnostics(&fresh.analysis(), fresh.file(&path).unwrap()));
+            let kept: Vec<bool> = at_entries.iter().zip(entries(&ws)).map(|(a, b)| *a == b).collect();
+            (Arc::as_ptr(&table(&ws)) == at_table, kept, got)
+        };
+        // an unknown field more in the middle document: in place
+        let (same, kept, got) = step(&mut doc, 16, "  timeoutt: 1m\n", 2);
+        assert!(same, "the table was changed where it is");
+        assert_eq!(kept, [true, false, true]);
+        assert_eq!(got.iter().filter(|d| d.code == "unknown-field").count(), 4, "{got:#?}");
+        // a YAML error in a file with `{{ }}`: a template, built anew
+        let (_, _, got) = step(&mut doc, 17, "  [oops\n", 3);
+        assert!(got.iter().any(|d| d.code == "go-template"), "{got:#?}");
     }
 
     #[test]

@@ -188,6 +188,16 @@ impl FileData {
         m.downcast::<T>().ok()
     }
 
+    /// The memo of type `T`, taken out of the file (for its owner to
+    /// change it where it is, and put it back).
+    pub fn take_memo<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let mut slot = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        if !slot.as_ref().is_some_and(|m| (**m).is::<T>()) {
+            return None;
+        }
+        slot.take()?.downcast::<T>().ok()
+    }
+
     /// Keeps `value` for this version and the next one (open documents
     /// only: files read from disk keep nothing).
     pub fn set_memo<T: std::any::Any + Send + Sync>(&self, value: Arc<T>) {
