@@ -350,7 +350,11 @@ impl ValuesBlock {
 fn values_blocks(a: &Analysis, file: &FileData) -> Vec<(usize, ValuesBlock)> {
     let mut out = Vec::new();
     let mut model = None;
-    for (di, doc) in file.syntax.docs.iter().enumerate() {
+    // the ConfigMaps and Secrets of the file are those with data keys in
+    // its summary: not a walk over every document
+    for &(oi, _) in &file.summary.refs.data_keys {
+        let Some(di) = file.summary.objects.get(oi).map(|o| o.doc) else { continue };
+        let Some(doc) = file.syntax.docs.get(di) else { continue };
         if !is_kind(file, di, &["ConfigMap", "Secret"]) {
             continue;
         }
