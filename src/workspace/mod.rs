@@ -327,8 +327,11 @@ impl Workspace {
     /// be at version `from`. The text and line index are changed where they
     /// are when nothing else holds them, and the file in place when it can
     /// be ([`FileData::edit_in_place`]). Returns whether what other files see
-    /// changed; None, with the file as it was, when it is not at `from` or
-    /// an edit does not fit its text: the caller must then set the whole text.
+    /// changed. None when the file is not at `from` or an edit does not fit
+    /// its text: the caller must then set the whole text. (The bounds of
+    /// every edit are checked before anything changes; that a later edit of
+    /// a batch cuts a character can only be seen as it is applied, which
+    /// leaves the file for the caller to replace.)
     pub fn edit_file(&mut self, path: &Path, from: i32, version: i32, edits: &[ByteEdit]) -> Option<bool> {
         let slot = self.files.get_mut(path)?;
         if slot.version != Some(from) {
@@ -379,9 +382,9 @@ impl Workspace {
         version: Option<i32>,
         edit: Option<EditHint>,
     ) -> bool {
-        // in place when no snapshot holds the file and the change keeps what
-        // other files see: the model, schemas and charts stay as they are
-        // (as `insert` leaves them for an unchanged summary)
+        // in place when no snapshot holds the file and the change keeps its
+        // documents and their items (see `refs::InPlace`); schemas, charts
+        // and the model follow as `insert` has them follow
         let in_place = match (edit, self.files.get_mut(&path).and_then(Arc::get_mut)) {
             (Some(e), Some(file)) => file.edit_in_place(&text, &index, version, e, &self.config),
             _ => InPlaceEdit::Refused,
