@@ -143,17 +143,15 @@ impl DocTable {
     fn of(a: &Analysis, file: &FileData) -> Arc<DocTable> {
         let docs = &file.syntax.docs;
         let env = DocEnv::new(a, file);
+        if let Some(t) = Self::updated(a, file, &env) {
+            return t;
+        }
         let prev = file.memo::<DocTable>().filter(|p| p.env.holds(&env));
         if let Some(p) = &prev
             && p.describes(file)
         {
             return p.clone();
         }
-        drop(prev);
-        if let Some(t) = Self::updated(a, file, &env) {
-            return t;
-        }
-        let prev = file.memo::<DocTable>().filter(|p| p.env.holds(&env));
         let mut reused = false;
         let mut entries: Vec<Result<Option<Arc<DocLocal>>, DocLocal>> = docs
             .iter()
@@ -215,8 +213,9 @@ impl DocTable {
         table
     }
 
-    /// The previous version's table brought up to date where it is, when
-    /// nothing else holds it and the file kept its number of documents: the
+    /// The file's table (this version's, or the previous version's brought
+    /// up to date where it is), when nothing else holds it and the file kept
+    /// its number of documents: the
     /// entries of the documents that changed are computed again, and nothing
     /// is copied (at 10,000 documents, a new table was most of a keystroke's
     /// diagnostics). None, with the table left to [`DocTable::of`], when it
@@ -236,6 +235,11 @@ impl DocTable {
             return None;
         };
         let changed: Vec<usize> = (0..docs.len()).filter(|&i| table.ids[i] != docs[i].id).collect();
+        if changed.is_empty() {
+            // this version's table already
+            file.set_memo(t.clone());
+            return Some(t);
+        }
         let fresh: Vec<DocLocal> = changed.iter().map(|&i| syntax_local(&docs[i], &file.path)).collect();
         let errors = |l: &Option<Arc<DocLocal>>| l.as_ref().is_some_and(|l| l.syntax_error);
         let syntax_errors = table.syntax_errors - changed.iter().filter(|&&i| errors(&table.docs[i])).count()
@@ -503,34 +507,52 @@ mod tests {
         assert_eq!(&v2[fix.range.start..fix.range.end], "intervall");
     }
 
+    /// A GitRepository with an unknown field (`intervall`).
+    fn repo(name: &str) -> String {
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: x\nspec:\n  intervall: 1m\n  url: https://example.com/{name}\n"
+        )
+    }
+
+    /// Inserts `text` at the start of `line` of the open document `doc`
+    /// (`path` in `ws`) as version `version`; the file's diagnostics, which
+    /// must equal a fresh analysis of the same text.
+    fn insert_line(
+        ws: &mut Workspace,
+        path: &std::path::Path,
+        doc: &mut crate::text::Document,
+        line: u32,
+        text: &str,
+        version: i32,
+    ) -> Vec<crate::ide::Diagnostic> {
+        use crate::text::{Encoding, LineCol, TextEdit};
+        let at = LineCol { line, col: 0 };
+        let bytes = doc.apply(&[TextEdit { range: Some((at, at)), text: text.into() }], version, Encoding::Utf16);
+        assert!(ws.edit_file(path, version - 1, version, &bytes).is_some());
+        let got = super::file_diagnostics(&ws.analysis(), ws.file(path).unwrap());
+        let mut fresh = Workspace::default();
+        fresh.set_file(path.to_path_buf(), doc.text().to_string(), Some(1));
+        assert_eq!(got, super::file_diagnostics(&fresh.analysis(), fresh.file(path).unwrap()));
+        got
+    }
+
     /// An open document's per-document table: after an edit in one
     /// document, the entries of the others are the previous version's (not
     /// recomputed), and the diagnostics equal a fresh analysis.
     #[test]
     fn the_table_keeps_the_entries_of_unchanged_documents() {
-        use crate::text::{Document, Encoding, LineCol, TextEdit};
+        use crate::text::Document;
         use std::sync::Arc;
-        let obj = |name: &str| {
-            format!(
-                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: x\nspec:\n  intervall: 1m\n  url: https://example.com/{name}\n"
-            )
-        };
         let path = std::path::PathBuf::from("/t/a.yaml");
         let mut ws = Workspace::default();
-        let mut doc = Document::new(&format!("{}---\n{}---\n{}", obj("a"), obj("b"), obj("c")), 1);
+        let mut doc = Document::new(&format!("{}---\n{}---\n{}", repo("a"), repo("b"), repo("c")), 1);
         ws.set_file(path.clone(), doc.text().to_string(), Some(1));
         let _ = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
         let table = |ws: &Workspace| ws.file(&path).unwrap().memo::<super::DocTable>().unwrap();
         let before = table(&ws);
         // edit, then check the entries and the diagnostics against a fresh analysis
         let mut step = |doc: &mut Document, line: u32, text: &str, version: i32, unknown: usize| {
-            let at = LineCol { line, col: 0 };
-            let bytes = doc.apply(&[TextEdit { range: Some((at, at)), text: text.into() }], version, Encoding::Utf16);
-            assert!(ws.edit_file(&path, version - 1, version, &bytes).is_some());
-            let got = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
-            let mut fresh = Workspace::default();
-            fresh.set_file(path.clone(), doc.text().to_string(), Some(1));
-            assert_eq!(got, super::file_diagnostics(&fresh.analysis(), fresh.file(&path).unwrap()));
+            let got = insert_line(&mut ws, &path, doc, line, text, version);
             assert_eq!(got.iter().filter(|d| d.code == "unknown-field").count(), unknown, "{got:#?}");
             table(&ws)
         };
@@ -546,7 +568,7 @@ mod tests {
         let grown = step(
             &mut doc,
             19,
-            &format!("{}---\n", obj("d").replace("intervall: 1m\n", "intervall: 1m\n  refx: 1\n")),
+            &format!("{}---\n", repo("d").replace("intervall: 1m\n", "intervall: 1m\n  refx: 1\n")),
             3,
             6,
         );
@@ -561,29 +583,18 @@ mod tests {
     /// file a template (a YAML error and `{{ }}`) is not followed in place.
     #[test]
     fn a_table_follows_an_edit_where_it_is() {
-        use crate::text::{Document, Encoding, LineCol, TextEdit};
+        use crate::text::Document;
         use std::sync::Arc;
-        let obj = |name: &str| {
-            format!(
-                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: x\nspec:\n  intervall: 1m\n  url: https://example.com/{name}\n"
-            )
-        };
         let path = std::path::PathBuf::from("/t/a.yaml");
         let mut ws = Workspace::default();
-        let mut doc = Document::new(&format!("{}---\n{}---\n{}# {{{{ x }}}}\n", obj("a"), obj("b"), obj("c")), 1);
+        let mut doc = Document::new(&format!("{}---\n{}---\n{}# {{{{ x }}}}\n", repo("a"), repo("b"), repo("c")), 1);
         ws.set_file(path.clone(), doc.text().to_string(), Some(1));
         let _ = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
         let table = |ws: &Workspace| ws.file(&path).unwrap().memo::<super::DocTable>().unwrap();
         let entries = |ws: &Workspace| table(ws).docs.iter().map(|e| e.as_ref().map(Arc::as_ptr)).collect::<Vec<_>>();
         let mut step = |doc: &mut Document, line: u32, text: &str, version: i32| {
             let (at_table, at_entries) = (Arc::as_ptr(&table(&ws)), entries(&ws));
-            let at = LineCol { line, col: 0 };
-            let bytes = doc.apply(&[TextEdit { range: Some((at, at)), text: text.into() }], version, Encoding::Utf16);
-            assert!(ws.edit_file(&path, version - 1, version, &bytes).is_some());
-            let got = super::file_diagnostics(&ws.analysis(), ws.file(&path).unwrap());
-            let mut fresh = Workspace::default();
-            fresh.set_file(path.clone(), doc.text().to_string(), Some(1));
-            assert_eq!(got, super::file_diagnostics(&fresh.analysis(), fresh.file(&path).unwrap()));
+            let got = insert_line(&mut ws, &path, doc, line, text, version);
             let kept: Vec<bool> = at_entries.iter().zip(entries(&ws)).map(|(a, b)| *a == b).collect();
             (Arc::as_ptr(&table(&ws)) == at_table, kept, got)
         };

@@ -163,27 +163,14 @@ impl SyntaxFile {
         if let (Some(p), Some(e)) = (prev, edit)
             && let Some(patch) = p.patch(text, e)
         {
-            let mut docs = Vec::with_capacity(p.docs.len() + patch.docs.len() - patch.old_len);
-            docs.extend_from_slice(&p.docs[..patch.k]);
-            let resume = patch.k + patch.old_len;
-            docs.extend(patch.docs);
-            docs.extend(p.docs[resume..].iter().map(|d| FileDoc { span: d.span.moved(patch.delta), ..d.clone() }));
-            return SyntaxFile { docs };
+            let mut next = p.clone();
+            next.apply_patch(patch);
+            return next;
         }
         let prev: &[FileDoc] = prev.map(|p| &p.docs[..]).unwrap_or(&[]);
         let spans = split_documents(text);
         let from_end = prev.len() as isize - spans.len() as isize;
-        let docs = spans
-            .into_iter()
-            .enumerate()
-            .map(|(i, span)| {
-                let parsed = reused(prev, text, None, i, &span, from_end).unwrap_or_else(|| {
-                    let r = span.range;
-                    Arc::new(parse_document(&text[r.start..r.end]))
-                });
-                FileDoc::new(span, parsed)
-            })
-            .collect();
+        let docs = spans.into_iter().enumerate().map(|(i, span)| doc_of(prev, text, None, i, span, from_end)).collect();
         SyntaxFile { docs }
     }
 
@@ -204,13 +191,7 @@ impl SyntaxFile {
             .spans
             .into_iter()
             .enumerate()
-            .map(|(j, span)| {
-                let parsed = reused(prev, text, Some(e), run.k + j, &span, from_end).unwrap_or_else(|| {
-                    let r = span.range;
-                    Arc::new(parse_document(&text[r.start..r.end]))
-                });
-                FileDoc::new(span, parsed)
-            })
+            .map(|(j, span)| doc_of(prev, text, Some(e), run.k + j, span, from_end))
             .collect();
         Some(DocsPatch { k: run.k, old_len: run.resume - run.k, docs, delta: e.new_end as isize - e.old_end as isize })
     }
@@ -242,6 +223,16 @@ pub struct DocsPatch {
     pub old_len: usize,
     pub docs: Vec<FileDoc>,
     pub delta: isize,
+}
+
+/// New document `i` of `text` (at `span`): `prev`'s parse of it when it is
+/// one of `prev`'s documents still (see [`reused`]), else parsed.
+fn doc_of(prev: &[FileDoc], text: &str, edit: Option<EditHint>, i: usize, span: DocSpan, from_end: isize) -> FileDoc {
+    let parsed = reused(prev, text, edit, i, &span, from_end).unwrap_or_else(|| {
+        let r = span.range;
+        Arc::new(parse_document(&text[r.start..r.end]))
+    });
+    FileDoc::new(span, parsed)
 }
 
 /// The parse of `prev`'s document that new document `i` (span `span` of

@@ -841,6 +841,29 @@ struct RunAt {
     markers: std::ops::Range<usize>,
 }
 
+impl RunAt {
+    /// The number of items of each sort, in the order of [`counts`].
+    fn lens(&self) -> [usize; 8] {
+        [
+            self.refs.len(),
+            self.appliers.len(),
+            self.produced.len(),
+            self.data_keys.len(),
+            self.sops.len(),
+            self.git_sources.len(),
+            self.vars.len(),
+            self.markers.len(),
+        ]
+    }
+}
+
+/// The items of `v` (in order of `at`) with `at` in `[lo, hi)`: the run of
+/// documents `[lo, hi)` by object index, or of the text `[lo, hi)` by
+/// position.
+pub(super) fn run_of<T>(v: &[T], at: impl Fn(&T) -> usize, lo: usize, hi: usize) -> std::ops::Range<usize> {
+    v.partition_point(|x| at(x) < lo)..v.partition_point(|x| at(x) < hi)
+}
+
 /// Counts of a part's items, by sort (what must stay for a patch in place).
 fn counts(r: &RefSummary) -> [usize; 8] {
     [
@@ -894,43 +917,20 @@ impl InPlace {
             parts.push(new);
         }
         // the run's items: by object index, or by position for those
-        // without one
+        // without one (an item of the run starts before its end, or at it
+        // when empty; the next document starts after a marker line)
         let r = &summary.refs;
         let (lo, hi) = (k, k + n);
-        let by_obj = |len: usize, obj: &dyn Fn(usize) -> usize| {
-            let pp = |bound: usize| {
-                let (mut a, mut b) = (0, len);
-                while a < b {
-                    let m = (a + b) / 2;
-                    if obj(m) < bound { a = m + 1 } else { b = m }
-                }
-                a
-            };
-            pp(lo)..pp(hi)
-        };
         let (start, end) = (docs[lo].base(), docs[hi - 1].span.range.end);
-        let by_pos = |starts: &dyn Fn(usize) -> usize, len: usize| {
-            let pp = |bound: usize| {
-                let (mut a, mut b) = (0, len);
-                while a < b {
-                    let m = (a + b) / 2;
-                    if starts(m) < bound { a = m + 1 } else { b = m }
-                }
-                a
-            };
-            // (an item of the run starts before its end, or at it when empty;
-            // the next document starts after a marker line)
-            pp(start)..pp(end + 1)
-        };
         let at = RunAt {
-            refs: by_obj(r.refs.len(), &|i| r.refs[i].object),
-            appliers: by_obj(r.appliers.len(), &|i| r.appliers[i].object),
-            produced: by_obj(r.produced.len(), &|i| r.produced[i].object),
-            data_keys: by_obj(r.data_keys.len(), &|i| r.data_keys[i].0),
-            sops: by_obj(r.sops.len(), &|i| r.sops[i]),
-            git_sources: by_obj(r.git_sources.len(), &|i| r.git_sources[i].object),
-            vars: by_pos(&|i| r.vars[i].range.start, r.vars.len()),
-            markers: by_pos(&|i| r.markers[i].range.start, r.markers.len()),
+            refs: run_of(&r.refs, |x| x.object, lo, hi),
+            appliers: run_of(&r.appliers, |x| x.object, lo, hi),
+            produced: run_of(&r.produced, |x| x.object, lo, hi),
+            data_keys: run_of(&r.data_keys, |x| x.0, lo, hi),
+            sops: run_of(&r.sops, |x| *x, lo, hi),
+            git_sources: run_of(&r.git_sources, |x| x.object, lo, hi),
+            vars: run_of(&r.vars, |x| x.range.start, start, end + 1),
+            markers: run_of(&r.markers, |x| x.range.start, start, end + 1),
         };
         // the items found are exactly the old run's
         let mut want = [0usize; 8];
@@ -939,17 +939,7 @@ impl InPlace {
                 *w += c;
             }
         }
-        let found = [
-            at.refs.len(),
-            at.appliers.len(),
-            at.produced.len(),
-            at.data_keys.len(),
-            at.sops.len(),
-            at.git_sources.len(),
-            at.vars.len(),
-            at.markers.len(),
-        ];
-        if found != want {
+        if at.lens() != want {
             return None;
         }
         let bases = patch.docs.iter().map(|d| d.base()).collect();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::namespaces::{GitInfo, Layout, git_info, normalize, normalize_url};
-use super::refs::{Applier, ImageMarker, NsRule, RefInfo, controller_of, edit_distance, is_templated};
+use super::refs::{Applier, ImageMarker, NsRule, RefInfo, controller_of, edit_distance, is_templated, run_of};
 use super::{FileData, ObjectClass, ObjectInfo};
 use crate::text::TextRange;
 
@@ -287,12 +287,7 @@ fn marker_run(docs: &[crate::syntax::FileDoc], markers: &[ImageMarker], k: usize
         return i..i;
     }
     let (lo, end) = (docs[k].base(), docs[hi - 1].base() + docs[hi - 1].parsed.text.len());
-    markers.partition_point(|m| m.range.start < lo)..markers.partition_point(|m| m.range.start < end)
-}
-
-/// The items of `v` (in document order) whose document is in `[lo, hi)`.
-fn run_of<T>(v: &[T], doc: impl Fn(&T) -> usize, lo: usize, hi: usize) -> std::ops::Range<usize> {
-    v.partition_point(|x| doc(x) < lo)..v.partition_point(|x| doc(x) < hi)
+    run_of(markers, |m| m.range.start, lo, end)
 }
 
 /// The order of targets in a fresh build: by file, objects before what they
